@@ -1,0 +1,1 @@
+"""Datasets: the registry, verified downloads, and readers into labelled, split examples."""

@@ -1,0 +1,268 @@
+"""Fetch a dataset from a local folder, a mirror or its archive URL, verify it, and publish it atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+import zlib
+from html import unescape
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from seqsuite.data.registry import DatasetSpec
+
+CHUNK_BYTES = 1 << 20
+TIMEOUT_S = 60
+MAX_MIRROR_DEPTH = 32
+PROVENANCE = "PROVENANCE.md"
+HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+ARCHIVE_SUFFIXES = {".tar.gz": "tar", ".tgz": "tar", ".tar": "tar", ".zip": "zip"}
+NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
+OFFLINE_HINT = (
+    "Without internet access, point seqsuite at a local copy: "
+    "snakemake --config data_mirror=<folder or http(s) base URL>"
+)
+
+
+class DownloadError(RuntimeError):
+    """A dataset could not be fetched, extracted or verified."""
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of one file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sha256sum_line(digest: str, relative: bytes) -> bytes:
+    """One line of GNU `sha256sum` output, escaping names as coreutils 9 does."""
+    name = b"./" + relative
+    if not any(char in name for char in (b"\\", b"\n", b"\r")):
+        return digest.encode() + b"  " + name + b"\n"
+    escaped = name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return b"\\" + digest.encode() + b"  " + escaped + b"\n"
+
+
+def manifest_sha256(folder: Path) -> str:
+    """The sha256 of the sorted `sha256sum` listing of folder's files, every PROVENANCE.md excluded."""
+    folder = Path(folder)
+    files = []
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(root) / name
+            if name != PROVENANCE and path.is_file() and not path.is_symlink():
+                files.append((os.fsencode(path.relative_to(folder).as_posix()), path))
+    digest = hashlib.sha256()
+    for relative, path in sorted(files):
+        digest.update(_sha256sum_line(file_sha256(path), relative))
+    return digest.hexdigest()
+
+
+def _network_error(url: str, error: BaseException) -> DownloadError:
+    """A DownloadError naming the URL, the reason and how to work offline."""
+    reason = getattr(error, "reason", None) or str(error) or type(error).__name__
+    if isinstance(error, urllib.error.HTTPError):
+        reason = f"HTTP {error.code} {error.reason}"
+    return DownloadError(f"could not download {url}: {reason}. {OFFLINE_HINT}")
+
+
+def _stream(url: str, out: BinaryIO) -> None:
+    """Stream url into out; a network failure or a short read raises DownloadError."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            expected = response.headers.get("Content-Length")
+            shutil.copyfileobj(response, out, CHUNK_BYTES)
+    except NETWORK_ERRORS as error:
+        raise _network_error(url, error) from error
+    if expected is not None and expected.isdigit() and out.tell() != int(expected):
+        raise _network_error(url, EOFError(f"got {out.tell()} of {expected} bytes"))
+
+
+def _download(url: str, target: Path) -> None:
+    """Stream url into the file target."""
+    with open(target, "wb") as out:
+        _stream(url, out)
+
+
+def _copy_folder(name: str, source: Path, dest: Path, staging: Path, fix: str) -> str:
+    """Copy source's files, less PROVENANCE.md, into staging without writing to source; returns source."""
+    if not source.is_dir():
+        raise DownloadError(f"dataset {name!r}: folder {source} does not exist; {fix}")
+    src, dst = source.resolve(), dest.resolve()
+    if src == dst or src in dst.parents or dst in src.parents:
+        raise DownloadError(f"dataset {name!r}: folder {source} overlaps the destination {dest}; {fix}")
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(PROVENANCE), dirs_exist_ok=True)
+    return str(source)
+
+
+def listing_links(html: str) -> list[str]:
+    """The relative file and sub-folder links of a directory listing, without parent/absolute/query links."""
+    links = set()
+    for href in map(unescape, HREF.findall(html)):
+        parts = urllib.parse.urlsplit(href)
+        if parts.scheme or parts.netloc or parts.query or parts.fragment or href.startswith("/"):
+            continue
+        name = urllib.parse.unquote(parts.path).removesuffix("/")
+        if name in ("", ".", "..", PROVENANCE) or "/" in name or "\\" in name:
+            continue
+        links.add(href)
+    return sorted(links)
+
+
+def _crawl(url: str, target: Path, depth: int = 0) -> int:
+    """Download every file listed under the directory URL into target, recursively; returns the file count."""
+    if depth > MAX_MIRROR_DEPTH:
+        raise DownloadError(f"mirror listing {url} nests over {MAX_MIRROR_DEPTH} folders deep; is it a loop?")
+    target.mkdir(parents=True, exist_ok=True)
+    count = 0
+    page = io.BytesIO()
+    _stream(url, page)
+    for href in listing_links(page.getvalue().decode("utf-8", errors="replace")):
+        name = urllib.parse.unquote(href.removesuffix("/"))
+        if href.endswith("/"):
+            count += _crawl(urllib.parse.urljoin(url, href), target / name, depth + 1)
+        else:
+            _download(urllib.parse.urljoin(url, href), target / name)
+            count += 1
+    return count
+
+
+def _archive_kind(url: str) -> str:
+    """'tar' or 'zip', from the suffix of the URL's path."""
+    path = urllib.parse.urlsplit(url).path.lower()
+    for suffix, kind in ARCHIVE_SUFFIXES.items():
+        if path.endswith(suffix):
+            return kind
+    raise DownloadError(f"unknown archive type: {url}; it must end in {', '.join(ARCHIVE_SUFFIXES)}")
+
+
+def _check_zip_member(info: zipfile.ZipInfo, url: str) -> None:
+    """Reject a zip member with an absolute path, a '..' component or a symlink mode."""
+    name = info.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    absolute = name.startswith("/") or (len(name) > 1 and name[1] == ":")
+    if absolute or ".." in parts or (info.external_attr >> 16) & 0o170000 == 0o120000:
+        raise DownloadError(f"refusing unsafe member {info.filename!r} in archive {url}; do not use it")
+
+
+def _extract(archive: Path, target: Path, url: str) -> None:
+    """Extract a tar or zip archive into target safely; a corrupt or unsafe one raises DownloadError."""
+    try:
+        if _archive_kind(url) == "tar":
+            with tarfile.open(archive) as tar:
+                tar.extractall(target, filter="data")
+                while tar.fileobj.read(CHUNK_BYTES):  # read to the end: gzip checks its length and CRC
+                    pass
+        else:
+            with zipfile.ZipFile(archive) as zipped:
+                for info in zipped.infolist():
+                    _check_zip_member(info, url)
+                zipped.extractall(target)
+    except tarfile.FilterError as error:
+        raise DownloadError(f"refusing unsafe member in archive {url}: {error}") from error
+    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise DownloadError(
+            f"could not extract archive {url}: {error}; it is truncated or corrupt, delete it and re-download"
+        ) from error
+
+
+def _keep_paths(spec: DatasetSpec, extracted: Path, staging: Path) -> None:
+    """Copy archive_root/<p> for each kept path p (everything if keep is empty) into staging/<p>."""
+    root = extracted / spec.archive_root
+    if not root.is_dir():
+        raise DownloadError(
+            f"dataset {spec.name!r}: archive {spec.url} has no folder {spec.archive_root!r}; fix archive_root"
+        )
+    for relative in spec.keep or (".",):
+        if relative.startswith("/") or ".." in PurePosixPath(relative).parts:
+            raise DownloadError(f"dataset {spec.name!r}: kept path {relative!r} must be relative, no '..'")
+        source, target = root / relative, staging / relative
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        else:
+            raise DownloadError(
+                f"dataset {spec.name!r}: kept path {relative!r} is not in archive {spec.url} "
+                f"under {spec.archive_root or 'its top level'!r}; fix 'keep' or 'archive_root'"
+            )
+
+
+def _fetch_archive(spec: DatasetSpec, staging: Path, work: Path) -> str:
+    """Download spec.url into work, verify its sha256, extract it and keep spec.keep; returns the URL."""
+    url = str(spec.url)
+    archive = work / "archive"
+    _archive_kind(url)  # an unknown type fails before the download
+    _download(url, archive)
+    if spec.archive_sha256:
+        actual = file_sha256(archive)
+        if actual != spec.archive_sha256.lower():
+            raise DownloadError(
+                f"archive {url} has sha256 {actual}, expected {spec.archive_sha256}; "
+                "the download is corrupt or the file changed upstream; re-download or use data_mirror"
+            )
+    _extract(archive, work / "extracted", url)
+    _keep_paths(spec, work / "extracted", staging)
+    return url
+
+
+def _fill(spec: DatasetSpec, mirror: str | None, dest: Path, staging: Path, work: Path) -> str:
+    """Fill staging from the first available source; returns the URL or path used."""
+    if spec.path:
+        return _copy_folder(spec.name, Path(spec.path).expanduser(), dest, staging, "fix its 'path'")
+    if not mirror:
+        return _fetch_archive(spec, staging, work)
+    folder = spec.mirror_dir or spec.name
+    if mirror.lower().startswith(("http://", "https://")):
+        url = f"{mirror.rstrip('/')}/{urllib.parse.quote(folder)}/"
+        if _crawl(url, staging) == 0:
+            raise DownloadError(f"dataset {spec.name!r}: mirror {url} lists no files; fix data_mirror")
+        return url
+    fix = "copy the dataset into the mirror or fix data_mirror"
+    return _copy_folder(spec.name, Path(mirror).expanduser() / folder, dest, staging, fix)
+
+
+def _verify_manifest(spec: DatasetSpec, staging: Path, source: str) -> str:
+    """The manifest sha256 of staging; raises DownloadError if it differs from spec.manifest_sha256."""
+    actual = manifest_sha256(staging)
+    if spec.manifest_sha256 and actual != spec.manifest_sha256.lower():
+        raise DownloadError(
+            f"dataset {spec.name!r} from {source}: manifest sha256 is {actual}, expected "
+            f"{spec.manifest_sha256}; the download is corrupt or the mirror holds a different version; "
+            "delete it and re-download or fix data_mirror"
+        )
+    return actual
+
+
+def fetch_dataset(spec: DatasetSpec, dest: Path, mirror: str | None = None) -> dict[str, str]:
+    """Fill dest atomically with the dataset's verified files; returns the source used and its manifest."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        staging = work / "files"
+        staging.mkdir()
+        source = _fill(spec, mirror, dest, staging, work)
+        actual = _verify_manifest(spec, staging, source)
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        elif dest.exists() or dest.is_symlink():
+            dest.unlink()
+        os.replace(staging, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"source": source, "manifest_sha256": actual}

@@ -1,0 +1,87 @@
+"""The dataset registry: one declaration per dataset, read from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("text", "speech")
+FORMATS = {
+    "text_lines": "text",
+    "text_table": "text",
+    "speech_files": "speech",
+    "speech_folders": "speech",
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset comes from, how it is verified, and how it is read and split."""
+
+    name: str
+    kind: str
+    format: str
+    read: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    archive_sha256: str | None = None
+    archive_root: str = ""
+    keep: tuple[str, ...] = ()
+    mirror_dir: str | None = None
+    manifest_sha256: str | None = None
+    path: str | None = None  # a local folder, for data the user brings
+    licence: str = "unknown"
+    citation: str = ""
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(
+                f"dataset {self.name!r}: unknown format {self.format!r}; "
+                f"valid formats are {', '.join(FORMATS)}"
+            )
+        if FORMATS[self.format] != self.kind:
+            raise ValueError(
+                f"dataset {self.name!r}: format {self.format!r} is for {FORMATS[self.format]} "
+                f"data but kind is {self.kind!r}"
+            )
+        if self.url is None and self.path is None:
+            raise ValueError(f"dataset {self.name!r}: give either 'url' (to download) or 'path' (a local folder)")
+
+
+def spec_from_dict(name: str, entry: dict[str, Any]) -> DatasetSpec:
+    """Build a DatasetSpec from one registry or config entry."""
+    known = set(DatasetSpec.__dataclass_fields__) - {"name"}
+    unknown = set(entry) - known
+    if unknown:
+        raise ValueError(
+            f"dataset {name!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"allowed keys are {', '.join(sorted(known))}"
+        )
+    values = dict(entry)
+    values["keep"] = tuple(values.get("keep") or ())
+    return DatasetSpec(name=name, **values)
+
+
+def load_registry(path: str | Path, custom: dict[str, dict[str, Any]] | None = None) -> dict[str, DatasetSpec]:
+    """Read the registry YAML and add the user's own datasets from config."""
+    with open(path, encoding="utf-8") as handle:
+        entries = yaml.safe_load(handle) or {}
+    for name in custom or {}:
+        if name in entries:
+            raise ValueError(f"custom dataset {name!r} has the name of a registry dataset; rename it")
+    entries.update(custom or {})
+    return {name: spec_from_dict(name, entry) for name, entry in entries.items()}
+
+
+def select(registry: dict[str, DatasetSpec], names: list[str]) -> list[DatasetSpec]:
+    """The specs for the named datasets; an unknown name lists the known ones."""
+    missing = [name for name in names if name not in registry]
+    if missing:
+        raise ValueError(
+            f"unknown dataset(s) {', '.join(missing)}; known datasets are {', '.join(sorted(registry))} "
+            "(add your own under 'custom_datasets' in config/config.yaml)"
+        )
+    return [registry[name] for name in names]

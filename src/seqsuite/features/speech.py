@@ -1,0 +1,84 @@
+"""Speech features: WAV reading, resampling, log-mel or MFCC frames, and their statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+import torchaudio
+
+
+class AudioError(ValueError):
+    """A WAV file that cannot be read or holds no samples."""
+
+
+@dataclass(frozen=True)
+class SpeechFeatureConfig:
+    """How frames are computed; window and hop in milliseconds."""
+
+    sample_rate: int = 8000
+    representation: str = "mfcc"  # mfcc | logmel
+    n_mfcc: int = 40
+    n_mels: int = 40
+    window_ms: float = 25.0
+    hop_ms: float = 10.0
+
+    @property
+    def n_coefficients(self) -> int:
+        """Values per frame."""
+        return self.n_mfcc if self.representation == "mfcc" else self.n_mels
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and the sample rate; an unreadable file raises AudioError naming it."""
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError, OSError) as error:
+        raise AudioError(f"cannot read audio file {path}: {error}. Replace or remove the file and rerun.") from error
+    if samples.shape[0] == 0:
+        raise AudioError(f"audio file {path} holds no samples. Replace or remove the file and rerun.")
+    return samples.mean(axis=1), rate
+
+
+def frame_transform(config: SpeechFeatureConfig) -> torch.nn.Module:
+    """The torchaudio transform from a waveform (time,) to features (coefficients, frames)."""
+    win_length = round(config.sample_rate * config.window_ms / 1000)
+    mel = {
+        "n_fft": 1 << (win_length - 1).bit_length(),
+        "win_length": win_length,
+        "hop_length": round(config.sample_rate * config.hop_ms / 1000),
+        "n_mels": config.n_mels,
+    }
+    if config.representation == "mfcc":
+        return torchaudio.transforms.MFCC(sample_rate=config.sample_rate, n_mfcc=config.n_mfcc, melkwargs=mel)
+    if config.representation == "logmel":
+        return torch.nn.Sequential(
+            torchaudio.transforms.MelSpectrogram(sample_rate=config.sample_rate, **mel),
+            torchaudio.transforms.AmplitudeToDB(top_db=80.0),
+        )
+    raise ValueError(f"unknown speech representation {config.representation!r}; use mfcc or logmel")
+
+
+def waveform_frames(
+    samples: np.ndarray, rate: int, config: SpeechFeatureConfig, transform: torch.nn.Module
+) -> np.ndarray:
+    """Frames (frames, coefficients) of one waveform, resampled to the configured rate first."""
+    waveform = torch.from_numpy(samples)
+    if rate != config.sample_rate:
+        waveform = torchaudio.functional.resample(waveform, rate, config.sample_rate)
+    with torch.no_grad():
+        return transform(waveform).T.contiguous().numpy()  # (C, T) -> (T, C)
+
+
+def normalisation(train_frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coefficient mean and standard deviation over all training frames."""
+    stacked = np.concatenate(train_frames, axis=0)
+    return stacked.mean(axis=0), stacked.std(axis=0) + 1e-5
+
+
+def summary_vector(frames: np.ndarray) -> np.ndarray:
+    """Per-coefficient mean and standard deviation over time: the MLP's fixed-size input."""
+    return np.concatenate([frames.mean(axis=0), frames.std(axis=0)]).astype(np.float32)

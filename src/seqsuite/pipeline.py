@@ -1,0 +1,168 @@
+"""Entry points of the workflow's steps: read inputs, call the package's functions, write outputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqsuite.data.download import fetch_dataset
+from seqsuite.data.loaders import SPLITS, carve_validation, load_examples
+from seqsuite.data.registry import spec_from_dict
+from seqsuite.features.speech import SpeechFeatureConfig
+from seqsuite.features.store import (
+    FeatureSet,
+    build_speech_features,
+    build_text_features,
+    load_features,
+    save_features,
+)
+from seqsuite.models import ArchitectureConfig, InputSpec, build_model, count_parameters
+from seqsuite.training import (
+    Evaluation,
+    OptimConfig,
+    SequenceData,
+    TabularData,
+    evaluate,
+    fit,
+    resolve_device,
+    seed_everything,
+)
+
+log = logging.getLogger("seqsuite")
+
+
+def download(entry: dict[str, Any], dest: Path, provenance: Path, mirror: str | None) -> None:
+    """Fetch and verify one dataset into dest; record where it came from and its manifest digest."""
+    spec = spec_from_dict(entry.pop("name"), entry)
+    info = fetch_dataset(spec, dest, mirror)
+    provenance.write_text(json.dumps({**info, "url": spec.url or spec.path}, indent=1))
+    log.info("dataset %s from %s verified (manifest sha256 %s)", spec.name, info["source"], info["manifest_sha256"])
+
+
+def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir: Path, settings: dict[str, Any],
+            split_seed: int, val_fraction: float, threads: int) -> None:
+    """Read a dataset, carve validation from train, build its features and write them."""
+    torch.set_num_threads(threads)
+    spec = spec_from_dict(entry.pop("name"), entry)
+    frame = carve_validation(load_examples(spec, dataset_dir, split_seed), val_fraction, split_seed)
+    if spec.kind == "speech":
+        features = build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
+    else:
+        features = build_text_features(frame, **settings)
+    fetched = json.loads(provenance.read_text())
+    features.meta.update(
+        dataset=spec.name,
+        settings=settings,
+        source=fetched["url"],
+        manifest_sha256=fetched["manifest_sha256"],
+        licence=spec.licence,
+        citation=spec.citation,
+    )
+    save_features(features, out_dir)
+    log.info("%s: %s", spec.name, {k: v for k, v in features.meta.items() if k.startswith("n_")})
+
+
+def _model_data(model: str, features: FeatureSet) -> dict[str, Any]:
+    """Each split as the model reads it: sparse rows for the MLP, sequences for RNN and LSTM."""
+    data = {}
+    for s in SPLITS:
+        split = features.splits[s]
+        labels = torch.from_numpy(split.labels)
+        if model == "mlp":
+            data[s] = TabularData(split.tabular, labels)
+        else:
+            data[s] = SequenceData([torch.from_numpy(x) for x in split.sequences], labels,
+                                   pad_value=features.meta["pad_index"])
+    return data
+
+
+def _input_example(data: Any) -> np.ndarray:
+    """One test example in the shape the model's forward takes (batch of one)."""
+    inputs, _ = data.batch(np.array([0]))
+    return inputs[0].numpy()
+
+
+def _predictions_frame(evaluation: Evaluation, features: FeatureSet) -> pd.DataFrame:
+    """Test-set targets and predictions with each input's length (frames or tokens)."""
+    test = features.splits["test"]
+    return pd.DataFrame({
+        "index": np.arange(len(test.labels)),
+        "target": test.labels,
+        "prediction": evaluation.predictions,
+        "length": [len(x) for x in test.sequences],
+    })
+
+
+def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any],
+          outputs: dict[str, Path], device: str, threads: int, tracking: dict[str, str],
+          rule: str, workflow_dir: Path) -> None:
+    """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
+    from seqsuite import tracking as mlflow_tracking
+    from seqsuite.report.plots import confusion_matrix_png, learning_curves_png
+
+    # a job killed by Snakemake (SIGTERM) unwinds, so its MLflow run ends as FAILED
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    torch.set_num_threads(threads)
+    features = load_features(features_dir)
+    meta = features.meta
+    dataset = meta["dataset"]
+    seed_everything(seed)
+    inputs = InputSpec(n_classes=len(meta["labels"]), vocab_size=meta["vocab_size"],
+                       sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
+                       pad_index=meta["pad_index"])
+    model = build_model(model_name, inputs, ArchitectureConfig.from_dict(hyperparameters))
+    optim = OptimConfig.from_dict(hyperparameters)
+    data = _model_data(model_name, features)
+    torch_device = resolve_device(device)
+    params = {"model": model_name, "seed": seed, "device": str(torch_device), **hyperparameters,
+              **{f"features.{k}": v for k, v in meta["settings"].items()},
+              **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
+    tags = {"dataset": dataset, "model": model_name, "seed": str(seed), "snakemake_rule": rule}
+    commit = mlflow_tracking.git_commit(workflow_dir)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    with mlflow_tracking.training_run(tracking["tracking_uri"], tracking["artifact_root"], dataset,
+                                      f"{model_name}-seed{seed}", params, tags) as (run_id, logger):
+        logger.log_dataset(dataset, meta["source"], meta["manifest_sha256"])
+        result = fit(model, data["train"], data["val"], optim, seed, torch_device, on_epoch=logger.log_epoch)
+        evaluations = {s: evaluate(model, data[s], optim.batch_size, torch_device) for s in ("val", "test")}
+        n_params = count_parameters(model)
+        results = {s: e.metrics() for s, e in evaluations.items()}
+        logger.log_results(results, {"train_seconds": result.train_seconds, "n_params": n_params,
+                                     "best_epoch": result.best_epoch})
+        run = {"dataset": dataset, "model": model_name, "seed": seed, "run_id": run_id, "n_params": n_params,
+               "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
+               "epochs_run": len(result.history), "labels": meta["labels"], "metrics": results,
+               "history": result.history, "hyperparameters": hyperparameters}
+        predictions = _predictions_frame(evaluations["test"], features)
+        logger.log_png("learning_curves.png", learning_curves_png([run], dataset))
+        logger.log_png("confusion_matrix.png", confusion_matrix_png(
+            predictions, meta["labels"], title=f"{dataset}: {model_name}, seed {seed}"))
+        model.cpu()
+        logger.log_model(model, _input_example(data["test"]), [f"torch=={torch.__version__}"])
+        torch.save(model.state_dict(), outputs["checkpoint"])
+        predictions.to_csv(outputs["predictions"], index=False)
+        Path(outputs["metrics"]).write_text(json.dumps(run, indent=1))
+    log.info("%s %s seed %d: test accuracy %.4f", dataset, model_name, seed, results["test"]["accuracy"])
+
+
+def report(metrics: list[str], predictions: list[str], feature_metas: list[str], html: Path,
+           summary: Path) -> None:
+    """Write the comparison report and the long-form summary table."""
+    from seqsuite.report import write_report
+
+    dataset_info = {}
+    for path in feature_metas:
+        meta = json.loads(Path(path).read_text())
+        dataset_info[meta["dataset"]] = {
+            key: meta[key] for key in ("kind", "licence", "citation", "n_train", "n_val", "n_test")
+        } | {"n_classes": len(meta["labels"])}
+    write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary)

@@ -1,0 +1,135 @@
+"""MLflow tracking: the only module that imports mlflow."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import mlflow
+import numpy as np
+from mlflow.data.http_dataset_source import HTTPDatasetSource
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.exceptions import MlflowException
+
+T = TypeVar("T")
+_RETRY_SECONDS = 120.0
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def _retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call, retrying with backoff while another job holds the SQLite write lock."""
+    deadline, pause = time.monotonic() + _RETRY_SECONDS, 0.2
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except Exception as error:  # MlflowException or sqlalchemy's OperationalError
+            if "database is locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialise store creation across processes for an SQLite file (a server does this itself)."""
+    path = _sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def experiment_id(uri: str, artifact_root: str, name: str) -> str:
+    """Connect to the tracking store (creating its tables once) and get or create an experiment."""
+    mlflow.set_tracking_uri(uri)
+    with _store_lock(uri):
+        client = mlflow.MlflowClient(uri)
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = (Path(artifact_root).resolve() / name).as_uri() if _sqlite_path(uri) else None
+        try:
+            return client.create_experiment(name, artifact_location=location)
+        except MlflowException:  # created meanwhile by a job on another node
+            return client.get_experiment_by_name(name).experiment_id
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out in folder, or None outside a git checkout."""
+    try:
+        return subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+class RunLogger:
+    """Logs one training run's curves, results, plots, dataset and model."""
+
+    def log_epoch(self, record: dict[str, float]) -> None:
+        """Per-epoch curves, step = epoch."""
+        epoch = int(record["epoch"])
+        metrics = {k: float(v) for k, v in record.items() if k != "epoch"}
+        _retry(mlflow.log_metrics, metrics, step=epoch)
+
+    def log_results(self, results: dict[str, dict[str, float]], extra: dict[str, float]) -> None:
+        """Final metrics per split (e.g. test_accuracy) and scalars such as train_seconds."""
+        flat = {f"{split}_{name}": value for split, values in results.items() for name, value in values.items()}
+        _retry(mlflow.log_metrics, {**flat, **extra})
+
+    def log_dataset(self, name: str, source: str, manifest_sha256: str, context: str = "training") -> None:
+        """The dataset as a run input: its source and manifest digest."""
+        dataset = MetaDataset(source=HTTPDatasetSource(source), name=name, digest=manifest_sha256[:32])
+        _retry(mlflow.log_input, dataset, context=context, tags={"manifest_sha256": manifest_sha256})
+
+    def log_png(self, filename: str, png: bytes) -> None:
+        """A plot, as an artifact under plots/."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / filename
+            path.write_bytes(png)
+            _retry(mlflow.log_artifact, str(path), artifact_path="plots")
+
+    def log_model(self, model: Any, input_example: np.ndarray, requirements: list[str]) -> None:
+        """The model with a signature inferred from one input example."""
+        import mlflow.pytorch
+
+        _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
+               pip_requirements=requirements, serialization_format="pickle")
+
+
+@contextlib.contextmanager
+def training_run(
+    uri: str,
+    artifact_root: str,
+    experiment: str,
+    run_name: str,
+    params: dict[str, Any],
+    tags: dict[str, str],
+) -> Iterator[tuple[str, RunLogger]]:
+    """An MLflow run that ends FINISHED, or FAILED when the block raises (a killed job included)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    exp_id = experiment_id(uri, artifact_root, experiment)
+    run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
+    try:
+        _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
+        yield run.info.run_id, RunLogger()
+    except BaseException:
+        _retry(mlflow.end_run, status="FAILED")
+        raise
+    _retry(mlflow.end_run, status="FINISHED")

@@ -1,0 +1,296 @@
+"""Tests for seqsuite.report: summary tables, finding sentence, figures, HTML page and file output."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqsuite.report import read_metrics, write_report
+from seqsuite.report.html import render_report
+from seqsuite.report.plots import confusion_counts, confusion_matrix_png, learning_curves_png
+from seqsuite.report.summary import (
+    COLUMNS,
+    best_model,
+    best_run,
+    finding,
+    mean_sd,
+    model_table,
+    summary_frame,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MODELS = ("mlp", "rnn", "lstm")
+SEEDS = {"fsdd": (0, 1, 2), "agnews": (0, 1)}
+LABELS = {"fsdd": [str(d) for d in range(10)], "agnews": ["World", "Sports", "Business", "Sci/Tech"]}
+INFO = {
+    "fsdd": {"kind": "speech", "licence": "CC BY-SA 4.0", "citation": "Jackson et al. https://example.org/fsdd"},
+    "agnews": {"kind": "text", "licence": "non-commercial", "citation": "Zhang, Zhao & LeCun (2015)"},
+}
+INFO["fsdd"].update(n_train=2430, n_val=270, n_test=300, n_classes=10)
+INFO["agnews"].update(n_train=108000, n_val=12000, n_test=7600, n_classes=4)
+HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+
+def make_run(rng: np.random.Generator, dataset: str, model: str, seed: int, epochs: int = 4) -> dict:
+    """Return a fake metrics.json dict with seeded random numbers."""
+    split = {s: {m: float(rng.uniform(0.5, 1)) for m in ("accuracy", "macro_f1", "loss")} for s in ("val", "test")}
+    history = [{"epoch": e, **{k: float(rng.uniform()) for k in HISTORY_KEYS}} for e in range(1, epochs + 1)]
+    return {
+        "dataset": dataset,
+        "model": model,
+        "seed": seed,
+        "run_id": f"run-{dataset}-{model}-{seed}",
+        "n_params": int(rng.integers(1_000, 100_000)),
+        "train_seconds": float(rng.uniform(1, 60)),
+        "best_epoch": epochs,
+        "epochs_run": epochs,
+        "labels": LABELS.get(dataset, ["a", "b", "c"]),
+        "metrics": split,
+        "history": history,
+        "hyperparameters": {"lr": 0.001, "hidden": 64},
+    }
+
+
+def make_predictions(rng: np.random.Generator, n_classes: int, n: int = 40) -> pd.DataFrame:
+    """Return a fake test-set predictions frame."""
+    target = rng.integers(0, n_classes, n)
+    prediction = np.where(rng.uniform(size=n) < 0.7, target, rng.integers(0, n_classes, n))
+    return pd.DataFrame(
+        {"index": np.arange(n), "target": target, "prediction": prediction, "length": rng.integers(5, 100, n)}
+    )
+
+
+def _test_values(runs: list[dict[str, Any]], dataset: str, model: str, metric: str) -> np.ndarray:
+    """Return one test metric of every seed of a dataset and model."""
+    return np.array([r["metrics"]["test"][metric] for r in runs if r["dataset"] == dataset and r["model"] == model])
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[dict[str, Any]]:
+    rng = np.random.default_rng(1234)
+    return [make_run(rng, d, m, s) for d, seeds in SEEDS.items() for m in MODELS for s in seeds]
+
+
+@pytest.fixture(scope="module")
+def predictions(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int], pd.DataFrame]:
+    rng = np.random.default_rng(99)
+    return {(r["dataset"], r["model"], r["seed"]): make_predictions(rng, len(r["labels"])) for r in runs}
+
+
+@pytest.fixture(scope="module")
+def page(runs, predictions) -> str:
+    return render_report(runs, predictions, INFO)
+
+
+def test_summary_frame_has_exact_columns_and_row_count(runs):
+    summary = summary_frame(runs)
+    assert list(summary.columns) == COLUMNS == ["dataset", "model", "seed", "split", "metric", "value"]
+    assert len(summary) == len(runs) * (2 * 3) + 2 * len(runs) == 15 * 8
+    assert set(summary["split"]) == {"val", "test"}
+    costs = summary[summary["metric"].isin(["train_seconds", "n_params"])]
+    assert set(costs["split"]) == {"test"} and len(costs) == 2 * len(runs)
+
+
+def test_summary_values_round_trip(runs):
+    summary = summary_frame(runs).set_index(["dataset", "model", "seed", "split", "metric"])["value"]
+    for run in runs:
+        key = (run["dataset"], run["model"], run["seed"])
+        for split in ("val", "test"):
+            for metric in ("accuracy", "macro_f1", "loss"):
+                assert summary[(*key, split, metric)] == run["metrics"][split][metric]
+        assert summary[(*key, "test", "n_params")] == run["n_params"]
+        assert summary[(*key, "test", "train_seconds")] == run["train_seconds"]
+
+
+def test_model_table_matches_numpy(runs):
+    summary = summary_frame(runs)
+    for dataset, seeds in SEEDS.items():
+        table = model_table(summary, dataset).set_index("model")
+        assert list(table.index) == list(MODELS)
+        for model in MODELS:
+            row = table.loc[model]
+            assert row["n_seeds"] == len(seeds)
+            for metric in ("accuracy", "macro_f1"):
+                values = _test_values(runs, dataset, model, metric)
+                assert row[f"{metric}_mean"] == pytest.approx(values.mean())
+                assert row[f"{metric}_sd"] == pytest.approx(values.std(ddof=1))
+            for cost in ("n_params", "train_seconds"):
+                chosen = [r[cost] for r in runs if r["dataset"] == dataset and r["model"] == model]
+                assert row[cost] == pytest.approx(np.mean(chosen))
+
+
+def test_model_table_orders_extra_models_alphabetically_and_single_seed_sd_is_dash():
+    rng = np.random.default_rng(0)
+    runs = [make_run(rng, "x", m, 0) for m in ("lstm", "transformer", "gru", "mlp")]
+    table = model_table(summary_frame(runs), "x")
+    assert list(table["model"]) == ["mlp", "lstm", "gru", "transformer"]
+    assert table["accuracy_sd"].isna().all()
+    assert mean_sd(0.9812, float("nan")) == "98.1% ± –"
+    with pytest.raises(ValueError, match=r"'nope'.*'x'"):
+        model_table(summary_frame(runs), "nope")
+
+
+def _accuracy_runs(accuracies: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Return runs of one dataset whose test accuracies are given per model."""
+    rng = np.random.default_rng(5)
+    runs = []
+    for model, values in accuracies.items():
+        for seed, value in enumerate(values):
+            run = make_run(rng, "fsdd", model, seed)
+            run["metrics"]["test"]["accuracy"] = value
+            runs.append(run)
+    return runs
+
+
+def test_finding_states_best_model_and_gaps_from_the_numbers():
+    runs = _accuracy_runs({"mlp": [0.88, 0.89, 0.888], "rnn": [0.969] * 3, "lstm": [0.977, 0.981, 0.985]})
+    summary = summary_frame(runs)
+    assert best_model(summary, "fsdd") == "lstm"
+    assert finding(summary, "fsdd") == (
+        "lstm has the highest mean test accuracy (98.1% ± 0.4, 3 seeds), 1.2 points above rnn and 9.5 above mlp."
+    )
+    flipped = summary_frame(_accuracy_runs({"mlp": [0.95, 0.97], "rnn": [0.90, 0.92], "lstm": [0.80, 0.86]}))
+    assert finding(flipped, "fsdd") == (
+        "mlp has the highest mean test accuracy (96.0% ± 1.4, 2 seeds), 5.0 points above rnn and 13.0 above lstm."
+    )
+
+
+def test_finding_on_random_runs_names_the_numpy_best(runs):
+    summary = summary_frame(runs)
+    for dataset in SEEDS:
+        means = {m: _test_values(runs, dataset, m, "accuracy").mean() for m in MODELS}
+        best = max(means, key=means.get)
+        sentence = finding(summary, dataset)
+        assert sentence.startswith(f"{best} has the highest mean test accuracy ({100 * means[best]:.1f}% ± ")
+        for other in set(MODELS) - {best}:
+            assert f"{100 * (means[best] - means[other]):.1f}" in sentence and other in sentence
+
+
+def test_finding_single_model_and_single_seed():
+    summary = summary_frame(_accuracy_runs({"rnn": [0.5]}))
+    assert finding(summary, "fsdd") == (
+        "rnn has the highest mean test accuracy (50.0%, 1 seed); it is the only model run on fsdd."
+    )
+
+
+def test_best_run_picks_highest_validation_accuracy(runs):
+    chosen = best_run(runs, "fsdd", "lstm")
+    candidates = [r for r in runs if r["dataset"] == "fsdd" and r["model"] == "lstm"]
+    assert chosen["metrics"]["val"]["accuracy"] == max(r["metrics"]["val"]["accuracy"] for r in candidates)
+
+
+def test_plots_return_png_bytes_and_counts_are_right(runs, predictions):
+    assert learning_curves_png(runs, "agnews").startswith(PNG_MAGIC)
+    frame = pd.DataFrame({"target": [0, 0, 1, 2], "prediction": [0, 1, 1, 2]})
+    assert confusion_counts(frame, 3).tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert confusion_matrix_png(frame, ["a", "b$", "<c>"], "t $x$").startswith(PNG_MAGIC)
+    with pytest.raises(ValueError, match=r"outside 0\.\.1"):
+        confusion_counts(frame, 2)
+
+
+def _sections(page: str) -> dict[str, str]:
+    """Split the page into dataset sections keyed by their heading."""
+    parts = page.split("<section")[1:]
+    return {re.search(r"<h2>(.*?)</h2>", part).group(1): part for part in parts}
+
+
+def test_html_has_every_dataset_model_cell_and_finding(page, runs):
+    sections = _sections(page)
+    assert set(sections) == set(SEEDS)
+    summary = summary_frame(runs)
+    for dataset, section in sections.items():
+        table = model_table(summary, dataset).set_index("model")
+        for model in MODELS:
+            assert f'<td class="model">{model}</td><td>{len(SEEDS[dataset])}</td>' in section
+            row = table.loc[model]
+            assert mean_sd(row["accuracy_mean"], row["accuracy_sd"]) in section
+            for seed in SEEDS[dataset]:
+                assert f"run-{dataset}-{model}-{seed}" in section
+        assert finding(summary, dataset) in section
+        assert INFO[dataset]["licence"] in section and f"{INFO[dataset]['n_train']:,}" in section
+
+
+def test_html_images_are_inline_pngs(page):
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2 * len(SEEDS)
+    assert len(images) == page.count("<img ")
+    for data in images:
+        assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
+
+
+def test_html_loads_nothing_from_the_network(page):
+    assert "https://example.org/fsdd" in page  # citations stay as plain text
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "<script" not in page.lower() and "<link" not in page.lower() and "@import" not in page
+    assert '<img src="http' not in page
+
+
+def test_html_escapes_dataset_names():
+    rng = np.random.default_rng(3)
+    run = make_run(rng, "news<b>&co", "lstm", 0, epochs=2)
+    run["run_id"] = None
+    html = render_report(
+        [run],
+        {("news<b>&co", "lstm", 0): make_predictions(rng, 3)},
+        {"news<b>&co": {"kind": "text", "citation": "<i>x</i>"}},
+    )
+    assert "news&lt;b&gt;&amp;co" in html and "<b>" not in html and "<i>" not in html
+    assert "seed 0: –" in html  # no MLflow run id
+
+
+def test_render_report_requires_info_and_best_predictions(runs, predictions):
+    with pytest.raises(ValueError, match="agnews"):
+        render_report(runs, predictions, {"fsdd": INFO["fsdd"]})
+    with pytest.raises(ValueError, match="no predictions"):
+        render_report(runs, {}, INFO)
+
+
+def _write_runs(root: Path, runs, predictions) -> tuple[list[Path], list[Path]]:
+    """Write runs as metrics.json and predictions.csv files, returning the paths."""
+    metrics_paths, prediction_paths = [], []
+    for run in runs:
+        folder = root / run["dataset"] / run["model"] / str(run["seed"])
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(run))
+        frame = predictions[(run["dataset"], run["model"], run["seed"])]
+        frame.to_csv(folder / "predictions.csv", index=False)
+        metrics_paths.append(folder / "metrics.json")
+        prediction_paths.append(folder / "predictions.csv")
+    return metrics_paths, prediction_paths
+
+
+def test_write_report_writes_summary_and_html(tmp_path, runs, predictions):
+    metrics_paths, prediction_paths = _write_runs(tmp_path / "results", runs, predictions)
+    html_path, summary_path = tmp_path / "out" / "report" / "index.html", tmp_path / "out" / "summary.csv"
+    write_report(metrics_paths, prediction_paths, INFO, html_path, summary_path)
+    written = pd.read_csv(summary_path)
+    assert list(written.columns) == COLUMNS and len(written) == len(runs) * 8
+    pd.testing.assert_frame_equal(written, summary_frame(runs), check_dtype=False)
+    text = html_path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.count("data:image/png;base64,") == 4
+
+
+def test_missing_key_error_names_the_file(tmp_path, runs, predictions):
+    metrics_paths, prediction_paths = _write_runs(tmp_path, runs[:2], predictions)
+    broken = json.loads(metrics_paths[1].read_text())
+    del broken["history"]
+    del broken["metrics"]["test"]["accuracy"]
+    metrics_paths[1].write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match=re.escape(str(metrics_paths[1]))) as error:
+        write_report(metrics_paths, prediction_paths, INFO, tmp_path / "i.html", tmp_path / "s.csv")
+    assert "history" in str(error.value) and "metrics.test.accuracy" in str(error.value)
+    assert not (tmp_path / "i.html").exists() and not (tmp_path / "s.csv").exists()
+    assert read_metrics(metrics_paths[0])["model"] == runs[0]["model"]
+
+
+def test_write_report_rejects_unpaired_predictions(tmp_path, runs, predictions):
+    metrics_paths, prediction_paths = _write_runs(tmp_path, runs[:2], predictions)
+    with pytest.raises(ValueError, match="2 metrics files but 1 predictions"):
+        write_report(metrics_paths, prediction_paths[:1], INFO, tmp_path / "i.html", tmp_path / "s.csv")

@@ -1,0 +1,14 @@
+rule download_dataset:
+    output:
+        files=directory("resources/datasets/{dataset}"),
+        provenance="resources/datasets/{dataset}.json",
+    log:
+        "logs/download_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/download_dataset/{dataset}.tsv"
+    params:
+        spec=dataset_entry,
+    resources:
+        mem_mb=1024,
+    script:
+        "../scripts/download_dataset.py"

@@ -1,0 +1,22 @@
+rule extract_features:
+    input:
+        files="resources/datasets/{dataset}",
+        provenance="resources/datasets/{dataset}.json",
+    output:
+        sequences="results/features/{dataset}/sequences.npz",
+        tabular="results/features/{dataset}/tabular.npz",
+        meta="results/features/{dataset}/meta.json",
+    log:
+        "logs/extract_features/{dataset}.log",
+    benchmark:
+        "results/benchmarks/extract_features/{dataset}.tsv"
+    params:
+        spec=dataset_entry,
+        settings=feature_settings,
+        split_seed=config["split_seed"],
+        val_fraction=config["val_fraction"],
+    threads: config["threads"]["extract_features"]
+    resources:
+        mem_mb=2048,
+    script:
+        "../scripts/extract_features.py"
