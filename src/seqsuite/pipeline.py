@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import signal
 import sys
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,23 @@ from seqsuite.training import (
 )
 
 log = logging.getLogger("seqsuite")
+
+
+@contextlib.contextmanager
+def logged_step(log_path: str) -> Iterator[None]:
+    """Send a step's logging and warnings to its log file; show an error on the console as well."""
+    console, handle = sys.stderr, open(log_path, "w", buffering=1)
+    sys.stderr = handle
+    logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
+    try:
+        yield
+    except BaseException as error:
+        traceback.print_exc(file=handle)
+        print(f"seqsuite: {type(error).__name__}: {error}\n(full traceback in {log_path})", file=console)
+        raise
+    finally:
+        sys.stderr = console
+        handle.close()
 
 
 def download(entry: dict[str, Any], dest: Path, provenance: Path, mirror: str | None) -> None:
@@ -108,8 +127,6 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     from seqsuite import tracking as mlflow_tracking
     from seqsuite.report.plots import confusion_matrix_png, learning_curves_png
 
-    # a job killed by Snakemake (SIGTERM) unwinds, so its MLflow run ends as FAILED
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     torch.set_num_threads(threads)
     features = load_features(features_dir)
     meta = features.meta
@@ -136,8 +153,10 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
         evaluations = {s: evaluate(model, data[s], optim.batch_size, torch_device) for s in ("val", "test")}
         n_params = count_parameters(model)
         results = {s: e.metrics() for s, e in evaluations.items()}
-        logger.log_results(results, {"train_seconds": result.train_seconds, "n_params": n_params,
-                                     "best_epoch": result.best_epoch})
+        # best_val_*, not val_*: the per-epoch validation curve already owns those keys
+        logger.log_results({"best_val": results["val"], "test": results["test"]},
+                           {"train_seconds": result.train_seconds, "n_params": n_params,
+                            "best_epoch": result.best_epoch})
         run = {"dataset": dataset, "model": model_name, "seed": seed, "run_id": run_id, "n_params": n_params,
                "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
                "epochs_run": len(result.history), "labels": meta["labels"], "metrics": results,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -89,7 +91,7 @@ class RunLogger:
         _retry(mlflow.log_metrics, metrics, step=epoch)
 
     def log_results(self, results: dict[str, dict[str, float]], extra: dict[str, float]) -> None:
-        """Final metrics per split (e.g. test_accuracy) and scalars such as train_seconds."""
+        """Final metrics by prefix ({"test": {"accuracy": ..}} -> test_accuracy) and scalars such as train_seconds."""
         flat = {f"{split}_{name}": value for split, values in results.items() for name, value in values.items()}
         _retry(mlflow.log_metrics, {**flat, **extra})
 
@@ -126,10 +128,18 @@ def training_run(
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     exp_id = experiment_id(uri, artifact_root, experiment)
     run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
+    # a job killed by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends FAILED
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
         yield run.info.run_id, RunLogger()
     except BaseException:
         _retry(mlflow.end_run, status="FAILED")
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _retry(mlflow.end_run, status="FINISHED")
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    sys.exit(128 + signum)

@@ -10,5 +10,7 @@ rule download_dataset:
         spec=dataset_entry,
     resources:
         mem_mb=1024,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/download_dataset.py"

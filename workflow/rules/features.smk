@@ -18,5 +18,7 @@ rule extract_features:
     threads: config["threads"]["extract_features"]
     resources:
         mem_mb=2048,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/extract_features.py"

@@ -20,5 +20,7 @@ rule report:
         "results/benchmarks/report/report.tsv"
     resources:
         mem_mb=2048,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/write_report.py"

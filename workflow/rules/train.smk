@@ -15,6 +15,8 @@ rule train_mlp:
     threads: config["threads"]["train"]
     resources:
         mem_mb=2048,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/train.py"
 

@@ -1,0 +1,106 @@
+"""MLflow tracking against a real SQLite store: finished and failed runs, parallel writers, logged models."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import signal
+import subprocess
+import sys
+import uuid
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from conftest import REPO
+
+from seqsuite import tracking
+from seqsuite.models import ArchitectureConfig, InputSpec, build_model
+
+
+def client(store) -> mlflow.MlflowClient:
+    return mlflow.MlflowClient(store[0])
+
+
+def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_store):
+    experiment = f"finished-{uuid.uuid4().hex[:6]}"
+    model = build_model("lstm", InputSpec(n_classes=3, vocab_size=20), ArchitectureConfig(hidden_size=4,
+                                                                                          embedding_dim=3))
+    with tracking.training_run(*tracking_store, experiment, "lstm-seed0", {"lr": 0.01, "hidden_size": 4},
+                               {"dataset": "toy", "model": "lstm", "seed": "0"}) as (run_id, logger):
+        for epoch in (1, 2, 3):
+            logger.log_epoch({"epoch": epoch, "train_loss": 1.0 / epoch, "val_accuracy": 0.5 + epoch / 10})
+        logger.log_results({"test": {"accuracy": 0.9}}, {"train_seconds": 1.5})
+        logger.log_dataset("toy", "https://example.org/toy.tar.gz", "ab" * 32)
+        logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
+        model.eval()
+        logger.log_model(model, np.array([[3, 4, 5, 0]]), [f"torch=={torch.__version__}"])
+    run = client(tracking_store).get_run(run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "lstm-seed0"
+    assert run.data.params["lr"] == "0.01" and run.data.tags["dataset"] == "toy"
+    assert run.data.metrics["test_accuracy"] == 0.9
+    history = client(tracking_store).get_metric_history(run_id, "val_accuracy")
+    assert [(m.step, round(m.value, 2)) for m in history] == [(1, 0.6), (2, 0.7), (3, 0.8)]
+    dataset = run.inputs.dataset_inputs[0].dataset
+    assert dataset.name == "toy" and dataset.digest == "ab" * 16
+    assert "https://example.org/toy.tar.gz" in dataset.source
+    assert [a.path for a in client(tracking_store).list_artifacts(run_id, "plots")] == ["plots/curve.png"]
+    logged = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    assert len(logged) == 1 and logged[0].source_run_id == run_id
+    loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
+    assert loaded.metadata.signature is not None
+    assert loaded.predict(np.array([[3, 4, 5, 0]])).shape == (1, 3)
+
+
+def test_failing_block_ends_its_run_as_failed(tracking_store):
+    experiment = f"failed-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(FloatingPointError):
+        with tracking.training_run(*tracking_store, experiment, "rnn-seed1", {}, {}) as (run_id, _):
+            raise FloatingPointError("nan")
+    assert client(tracking_store).get_run(run_id).info.status == "FAILED"
+
+
+KILLED_JOB = """
+import sys, time
+from seqsuite import tracking
+with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as (run_id, _):
+    print(run_id, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_job_ends_its_run_as_failed(tracking_store):
+    job = subprocess.Popen([sys.executable, "-c", KILLED_JOB, *tracking_store], stdout=subprocess.PIPE, text=True)
+    run_id = job.stdout.readline().strip()
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(timeout=60) == 128 + signal.SIGTERM
+    assert client(tracking_store).get_run(run_id).info.status == "FAILED"
+
+
+def log_runs(uri: str, artifacts: str, experiment: str, worker: int, n_runs: int) -> None:
+    for i in range(n_runs):
+        with tracking.training_run(uri, artifacts, experiment, f"w{worker}-{i}", {"i": i}, {}) as (_, logger):
+            for epoch in range(1, 6):
+                logger.log_epoch({"epoch": epoch, "loss": 1.0 / epoch})
+
+
+def test_parallel_jobs_share_one_sqlite_file_without_losing_runs(tracking_store):
+    experiment = f"parallel-{uuid.uuid4().hex[:6]}"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=log_runs, args=(*tracking_store, experiment, w, 4)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    exp = client(tracking_store).get_experiment_by_name(experiment)
+    runs = client(tracking_store).search_runs([exp.experiment_id], max_results=100)
+    assert len(runs) == 12 and {r.info.status for r in runs} == {"FINISHED"}
+    assert all(len(client(tracking_store).get_metric_history(r.info.run_id, "loss")) == 5 for r in runs)
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs a git checkout")
+def test_git_commit_is_read_from_a_checkout_and_none_elsewhere(tmp_path):
+    assert re.fullmatch(r"[0-9a-f]{40}", tracking.git_commit(REPO / "workflow" / "scripts"))
+    assert tracking.git_commit(tmp_path) is None
