@@ -28,7 +28,7 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
     model = build_model("lstm", InputSpec(n_classes=3, vocab_size=20), ArchitectureConfig(hidden_size=4,
                                                                                           embedding_dim=3))
     with tracking.training_run(*tracking_store, experiment, "lstm-seed0", {"lr": 0.01, "hidden_size": 4},
-                               {"dataset": "toy", "model": "lstm", "seed": "0"}) as (run_id, logger):
+                               {"dataset": "toy", "model": "lstm", "seed": "0"}) as logger:
         for epoch in (1, 2, 3):
             logger.log_epoch({"epoch": epoch, "train_loss": 1.0 / epoch, "val_accuracy": 0.5 + epoch / 10})
         logger.log_results({"test": {"accuracy": 0.9}}, {"train_seconds": 1.5})
@@ -36,8 +36,10 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
         logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
         model.eval()
         logger.log_model(model, np.array([[3, 4, 5, 0]]), [f"torch=={torch.__version__}"])
+    run_id = logger.run_id
     run = client(tracking_store).get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "lstm-seed0"
+    assert run.info.experiment_id == logger.experiment_id
     assert run.data.params["lr"] == "0.01" and run.data.tags["dataset"] == "toy"
     assert run.data.metrics["test_accuracy"] == 0.9
     history = client(tracking_store).get_metric_history(run_id, "val_accuracy")
@@ -46,7 +48,7 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
     assert dataset.name == "toy" and dataset.digest == "ab" * 16
     assert "https://example.org/toy.tar.gz" in dataset.source
     assert [a.path for a in client(tracking_store).list_artifacts(run_id, "plots")] == ["plots/curve.png"]
-    logged = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    logged = client(tracking_store).search_logged_models(experiment_ids=[run.info.experiment_id])
     assert len(logged) == 1 and logged[0].source_run_id == run_id
     loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
     assert loaded.metadata.signature is not None
@@ -56,16 +58,16 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
 def test_failing_block_ends_its_run_as_failed(tracking_store):
     experiment = f"failed-{uuid.uuid4().hex[:6]}"
     with pytest.raises(FloatingPointError):
-        with tracking.training_run(*tracking_store, experiment, "rnn-seed1", {}, {}) as (run_id, _):
+        with tracking.training_run(*tracking_store, experiment, "rnn-seed1", {}, {}) as logger:
             raise FloatingPointError("nan")
-    assert client(tracking_store).get_run(run_id).info.status == "FAILED"
+    assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
 
 
 KILLED_JOB = """
 import sys, time
 from seqsuite import tracking
-with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as (run_id, _):
-    print(run_id, flush=True)
+with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:
+    print(logger.run_id, flush=True)
     time.sleep(120)
 """
 
@@ -80,7 +82,7 @@ def test_a_killed_job_ends_its_run_as_failed(tracking_store):
 
 def log_runs(uri: str, artifacts: str, experiment: str, worker: int, n_runs: int) -> None:
     for i in range(n_runs):
-        with tracking.training_run(uri, artifacts, experiment, f"w{worker}-{i}", {"i": i}, {}) as (_, logger):
+        with tracking.training_run(uri, artifacts, experiment, f"w{worker}-{i}", {"i": i}, {}) as logger:
             for epoch in range(1, 6):
                 logger.log_epoch({"epoch": epoch, "loss": 1.0 / epoch})
 

@@ -29,6 +29,7 @@ from seqsuite.features.store import (
 from seqsuite.models import ArchitectureConfig, InputSpec, build_model, count_parameters
 from seqsuite.training import (
     Evaluation,
+    NonFiniteLossError,
     OptimConfig,
     SequenceData,
     TabularData,
@@ -147,9 +148,13 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     if commit:
         tags["mlflow.source.git.commit"] = commit
     with mlflow_tracking.training_run(tracking["tracking_uri"], tracking["artifact_root"], dataset,
-                                      f"{model_name}-seed{seed}", params, tags) as (run_id, logger):
+                                      f"{model_name}-seed{seed}", params, tags) as logger:
         logger.log_dataset(dataset, meta["source"], meta["manifest_sha256"])
-        result = fit(model, data["train"], data["val"], optim, seed, torch_device, on_epoch=logger.log_epoch)
+        try:
+            result = fit(model, data["train"], data["val"], optim, seed, torch_device, on_epoch=logger.log_epoch)
+        except NonFiniteLossError as error:
+            raise NonFiniteLossError(f"{model_name} on {dataset}, seed {seed}: {error} "
+                                     f"(training.{meta['kind']}.{model_name} in config/config.yaml)") from error
         evaluations = {s: evaluate(model, data[s], optim.batch_size, torch_device) for s in ("val", "test")}
         n_params = count_parameters(model)
         results = {s: e.metrics() for s, e in evaluations.items()}
@@ -157,7 +162,8 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
         logger.log_results({"best_val": results["val"], "test": results["test"]},
                            {"train_seconds": result.train_seconds, "n_params": n_params,
                             "best_epoch": result.best_epoch})
-        run = {"dataset": dataset, "model": model_name, "seed": seed, "run_id": run_id, "n_params": n_params,
+        run = {"dataset": dataset, "model": model_name, "seed": seed, "run_id": logger.run_id,
+               "experiment_id": logger.experiment_id, "n_params": n_params,
                "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
                "epochs_run": len(result.history), "labels": meta["labels"], "metrics": results,
                "history": result.history, "hyperparameters": hyperparameters}

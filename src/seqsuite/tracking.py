@@ -84,6 +84,10 @@ def git_commit(folder: Path) -> str | None:
 class RunLogger:
     """Logs one training run's curves, results, plots, dataset and model."""
 
+    def __init__(self, run_id: str, experiment_id: str) -> None:
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+
     def log_epoch(self, record: dict[str, float]) -> None:
         """Per-epoch curves, step = epoch."""
         epoch = int(record["epoch"])
@@ -123,7 +127,7 @@ def training_run(
     run_name: str,
     params: dict[str, Any],
     tags: dict[str, str],
-) -> Iterator[tuple[str, RunLogger]]:
+) -> Iterator[RunLogger]:
     """An MLflow run that ends FINISHED, or FAILED when the block raises (a killed job included)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     exp_id = experiment_id(uri, artifact_root, experiment)
@@ -132,7 +136,7 @@ def training_run(
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
-        yield run.info.run_id, RunLogger()
+        yield RunLogger(run.info.run_id, exp_id)
     except BaseException:
         _retry(mlflow.end_run, status="FAILED")
         raise

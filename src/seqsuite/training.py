@@ -169,7 +169,7 @@ def fit(
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"training loss became {loss.item()} in epoch {epoch}; lower the learning rate (lr) "
-                    "or set clip_norm for this model in config/config.yaml"
+                    "or set clip_norm for this model"
                 )
             optimizer.zero_grad()
             loss.backward()
