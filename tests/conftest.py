@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+import yaml
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -89,3 +92,55 @@ def tracking_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     uri, artifacts = f"sqlite:///{folder / 'mlflow.db'}", str(folder / "artifacts")
     tracking.experiment_id(uri, artifacts, "warm-up")  # creates the tables once (10-20 s)
     return uri, artifacts
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in workdir with workdir/config.yaml."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(workdir / "config.yaml"), *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def tiny_config(workdir: Path, datasets: list[str], custom: dict | None = None) -> dict:
+    """The default config with one epoch, small models and the test's registry and mirror."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for kind in ("speech", "text"):
+        for settings in config["training"][kind].values():
+            settings.update(max_epochs=1, batch_size=8)
+            settings.update({"hidden_sizes": [8]} if "hidden_sizes" in settings else {"hidden_size": 8})
+    config["features"]["speech"].update(n_mfcc=8, n_mels=16)
+    config.update(registry=str(workdir / "registry.yaml"), data_mirror=str(workdir / "mirror"), seeds=[0],
+                  datasets=datasets, custom_datasets=custom or {}, split_seed=1, val_fraction=0.2)
+    config["threads"]["extract_features"] = 1
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return config
+
+
+def tiny_registry(workdir: Path) -> None:
+    """A registry of two tiny datasets laid out like FSDD and MR, served by a local mirror folder."""
+    from seqsuite.data.download import manifest_sha256
+
+    registry = yaml.safe_load((REPO / "config" / "datasets.yaml").read_text())
+    mirror = workdir / "mirror"
+    entries = {}
+    for name, template, build in (("digits", "fsdd", write_fsdd_like), ("polarity", "mr", write_mr_like)):
+        folder = build(mirror / name)
+        entries[name] = {**registry[template], "mirror_dir": name,
+                         "manifest_sha256": manifest_sha256(folder),
+                         "url": "http://127.0.0.1:9/unreachable.tar.gz", "archive_sha256": None}
+    (workdir / "registry.yaml").write_text(yaml.safe_dump(entries))
+
+
+@pytest.fixture(scope="session")
+def finished_workflow(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A complete run of the workflow with --cores 2 on two registry datasets and one of the user's own."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    tiny_registry(workdir)
+    write_text_table(workdir / "mine" / "reviews.csv")
+    custom = {"reviews": {"kind": "text", "format": "text_table", "path": str(workdir / "mine"),
+                          "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment"},
+                          "split": {"method": "column", "column": "part"}}}
+    tiny_config(workdir, ["digits", "polarity", "reviews"], custom)
+    return workdir, snakemake(workdir, "--cores", "2")

@@ -1,27 +1,43 @@
-"""Tests for seqsuite.report: summary tables, finding sentence, figures, HTML page and file output."""
+"""Tests for seqsuite.report: summary tables, finding sentence, figures, HTML page and file output.
+
+The statistics themselves (intervals, McNemar, paired t, Holm, length buckets) are tested in test_report_stats.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from seqsuite.report import read_metrics, write_report
-from seqsuite.report.html import render_report
-from seqsuite.report.plots import confusion_counts, confusion_matrix_png, learning_curves_png
+from seqsuite.report.html import MLFLOW_UI, render_report, seeds_statement
+from seqsuite.report.plots import (
+    accuracy_by_length_png,
+    confusion_counts,
+    confusion_matrix_png,
+    history_frame,
+    learning_curves_png,
+    seed_band,
+)
+from seqsuite.report.stats import accuracy_by_length, compare_models
 from seqsuite.report.summary import (
     COLUMNS,
     best_model,
     best_run,
     finding,
+    interval,
     mean_sd,
     model_table,
+    seed_accuracy,
     summary_frame,
 )
 
@@ -74,14 +90,23 @@ def _test_values(runs: list[dict[str, Any]], dataset: str, model: str, metric: s
 
 @pytest.fixture(scope="module")
 def runs() -> list[dict[str, Any]]:
+    """Runs of both datasets; only fsdd's runs name their MLflow experiment."""
     rng = np.random.default_rng(1234)
-    return [make_run(rng, d, m, s) for d, seeds in SEEDS.items() for m in MODELS for s in seeds]
+    made = [make_run(rng, d, m, s) for d, seeds in SEEDS.items() for m in MODELS for s in seeds]
+    return [run | {"experiment_id": "7"} if run["dataset"] == "fsdd" else run for run in made]
 
 
 @pytest.fixture(scope="module")
 def predictions(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int], pd.DataFrame]:
+    """Every run of a dataset scores the same test examples (index, target, length), each with its own predictions."""
     rng = np.random.default_rng(99)
-    return {(r["dataset"], r["model"], r["seed"]): make_predictions(rng, len(r["labels"])) for r in runs}
+    shared = {dataset: make_predictions(rng, len(LABELS[dataset])) for dataset in SEEDS}
+    made = {}
+    for run in runs:
+        frame, n_classes = shared[run["dataset"]], len(run["labels"])
+        guesses = np.where(rng.uniform(size=len(frame)) < 0.7, frame["target"], rng.integers(0, n_classes, len(frame)))
+        made[(run["dataset"], run["model"], run["seed"])] = frame.assign(prediction=guesses)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +149,11 @@ def test_model_table_matches_numpy(runs):
             for cost in ("n_params", "train_seconds"):
                 chosen = [r[cost] for r in runs if r["dataset"] == dataset and r["model"] == model]
                 assert row[cost] == pytest.approx(np.mean(chosen))
+            values = _test_values(runs, dataset, model, "accuracy")
+            half = scipy_stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+            assert row["accuracy_ci_low"] == pytest.approx(values.mean() - half)
+            assert row["accuracy_ci_high"] == pytest.approx(values.mean() + half)
+            assert row["accuracy_per_second"] == pytest.approx(values.mean() / row["train_seconds"])
 
 
 def test_model_table_orders_extra_models_alphabetically_and_single_seed_sd_is_dash():
@@ -131,35 +161,11 @@ def test_model_table_orders_extra_models_alphabetically_and_single_seed_sd_is_da
     runs = [make_run(rng, "x", m, 0) for m in ("lstm", "transformer", "gru", "mlp")]
     table = model_table(summary_frame(runs), "x")
     assert list(table["model"]) == ["mlp", "lstm", "gru", "transformer"]
-    assert table["accuracy_sd"].isna().all()
+    assert table["accuracy_sd"].isna().all() and table["accuracy_ci_low"].isna().all()
+    assert interval(math.nan, math.nan) == "–"
     assert mean_sd(0.9812, float("nan")) == "98.1% ± –"
     with pytest.raises(ValueError, match=r"'nope'.*'x'"):
         model_table(summary_frame(runs), "nope")
-
-
-def _accuracy_runs(accuracies: dict[str, list[float]]) -> list[dict[str, Any]]:
-    """Return runs of one dataset whose test accuracies are given per model."""
-    rng = np.random.default_rng(5)
-    runs = []
-    for model, values in accuracies.items():
-        for seed, value in enumerate(values):
-            run = make_run(rng, "fsdd", model, seed)
-            run["metrics"]["test"]["accuracy"] = value
-            runs.append(run)
-    return runs
-
-
-def test_finding_states_best_model_and_gaps_from_the_numbers():
-    runs = _accuracy_runs({"mlp": [0.88, 0.89, 0.888], "rnn": [0.969] * 3, "lstm": [0.977, 0.981, 0.985]})
-    summary = summary_frame(runs)
-    assert best_model(summary, "fsdd") == "lstm"
-    assert finding(summary, "fsdd") == (
-        "lstm has the highest mean test accuracy (98.1% ± 0.4, 3 seeds), 1.2 points above rnn and 9.5 above mlp."
-    )
-    flipped = summary_frame(_accuracy_runs({"mlp": [0.95, 0.97], "rnn": [0.90, 0.92], "lstm": [0.80, 0.86]}))
-    assert finding(flipped, "fsdd") == (
-        "mlp has the highest mean test accuracy (96.0% ± 1.4, 2 seeds), 5.0 points above rnn and 13.0 above lstm."
-    )
 
 
 def test_finding_on_random_runs_names_the_numpy_best(runs):
@@ -167,17 +173,11 @@ def test_finding_on_random_runs_names_the_numpy_best(runs):
     for dataset in SEEDS:
         means = {m: _test_values(runs, dataset, m, "accuracy").mean() for m in MODELS}
         best = max(means, key=means.get)
-        sentence = finding(summary, dataset)
+        assert best_model(summary, dataset) == best
+        sentence = finding(summary, dataset, compare_models(seed_accuracy(summary, dataset), {}))
         assert sentence.startswith(f"{best} has the highest mean test accuracy ({100 * means[best]:.1f}% ± ")
         for other in set(MODELS) - {best}:
-            assert f"{100 * (means[best] - means[other]):.1f}" in sentence and other in sentence
-
-
-def test_finding_single_model_and_single_seed():
-    summary = summary_frame(_accuracy_runs({"rnn": [0.5]}))
-    assert finding(summary, "fsdd") == (
-        "rnn has the highest mean test accuracy (50.0%, 1 seed); it is the only model run on fsdd."
-    )
+            assert f"{other} (+{100 * (means[best] - means[other]):.1f} points" in sentence
 
 
 def test_best_run_picks_highest_validation_accuracy(runs):
@@ -188,11 +188,27 @@ def test_best_run_picks_highest_validation_accuracy(runs):
 
 def test_plots_return_png_bytes_and_counts_are_right(runs, predictions):
     assert learning_curves_png(runs, "agnews").startswith(PNG_MAGIC)
+    assert learning_curves_png(runs[:1], "fsdd").startswith(PNG_MAGIC)  # one run, as logged to MLflow per run
+    own = {(m, s): frame for (d, m, s), frame in predictions.items() if d == "fsdd"}
+    lengths = accuracy_by_length(own, "fsdd", "frames")
+    assert len(lengths) == 4 * len(MODELS) and lengths["n_seeds"].eq(3).all()
+    assert accuracy_by_length_png(lengths, "fsdd $x$").startswith(PNG_MAGIC)
+    with pytest.raises(ValueError, match="accuracy_by_length"):
+        accuracy_by_length_png(lengths.iloc[:0], "empty")
     frame = pd.DataFrame({"target": [0, 0, 1, 2], "prediction": [0, 1, 1, 2]})
     assert confusion_counts(frame, 3).tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert confusion_matrix_png(frame, ["a", "b$", "<c>"], "t $x$").startswith(PNG_MAGIC)
     with pytest.raises(ValueError, match=r"outside 0\.\.1"):
         confusion_counts(frame, 2)
+
+
+def test_seed_band_uses_the_seeds_that_reached_each_epoch():
+    long = history_frame([{"epoch": e, "val_accuracy": a} for e, a in enumerate([0.5, 0.7, 0.8], start=1)])
+    short = history_frame([{"epoch": e, "val_accuracy": a} for e, a in enumerate([0.3, 0.5], start=1)])
+    band = seed_band([long, short], "val_accuracy")
+    assert band.index.tolist() == [1, 2, 3] and band["count"].tolist() == [2, 2, 1]
+    assert band["mean"].tolist() == pytest.approx([0.4, 0.6, 0.8])
+    assert band["min"].tolist() == pytest.approx([0.3, 0.5, 0.8]) and band["max"].tolist() == [0.5, 0.7, 0.8]
 
 
 def _sections(page: str) -> dict[str, str]:
@@ -201,25 +217,53 @@ def _sections(page: str) -> dict[str, str]:
     return {re.search(r"<h2>(.*?)</h2>", part).group(1): part for part in parts}
 
 
-def test_html_has_every_dataset_model_cell_and_finding(page, runs):
+def test_html_has_every_dataset_model_cell_and_finding(page, runs, predictions):
     sections = _sections(page)
     assert set(sections) == set(SEEDS)
+    assert "Every number rests on these seeds: agnews: 2 seeds per model; fsdd: 3 seeds per model." in page
     summary = summary_frame(runs)
     for dataset, section in sections.items():
         table = model_table(summary, dataset).set_index("model")
         for model in MODELS:
             assert f'<td class="model">{model}</td><td>{len(SEEDS[dataset])}</td>' in section
             row = table.loc[model]
-            assert mean_sd(row["accuracy_mean"], row["accuracy_sd"]) in section
+            cells = f"<td>{mean_sd(row['accuracy_mean'], row['accuracy_sd'])}</td>"
+            cells += f"<td>{interval(row['accuracy_ci_low'], row['accuracy_ci_high'])}</td>"
+            assert cells in section
+            assert f"<td>{100 * row['accuracy_per_second']:.2f} points/s</td>" in section
             for seed in SEEDS[dataset]:
                 assert f"run-{dataset}-{model}-{seed}" in section
-        assert finding(summary, dataset) in section
+        own = {(m, s): frame for (d, m, s), frame in predictions.items() if d == dataset}
+        comparisons = compare_models(seed_accuracy(summary, dataset), own)
+        assert escape(finding(summary, dataset, comparisons)) in section
         assert INFO[dataset]["licence"] in section and f"{INFO[dataset]['n_train']:,}" in section
+        assert "<th>95% CI</th>" in section and "<th>Holm-adjusted p</th>" in section
+
+
+def test_html_pairwise_table_has_a_row_per_pair_with_its_numbers(page, runs, predictions):
+    section = _sections(page)["fsdd"]
+    summary = summary_frame(runs)
+    own = {(m, s): frame for (d, m, s), frame in predictions.items() if d == "fsdd"}
+    comparisons = compare_models(seed_accuracy(summary, "fsdd"), own)
+    rows = re.findall(r'<tr><td class="pair">(.*?)</tr>', section)
+    assert len(rows) == len(comparisons) == 3
+    for c, row in zip(comparisons, rows, strict=True):
+        assert row.startswith(f"{c.first} − {c.second}</td><td>3</td><td>+{100 * c.test.mean:.1f}</td>")
+        assert all(f"seed {seed}: " in row for seed in SEEDS["fsdd"])
+        assert ("beats" in row) == (c.winner is not None) and ("cannot separate" in row) == (c.winner is None)
+
+
+def test_html_shows_the_length_plot_with_a_reading(page):
+    for dataset, section in _sections(page).items():
+        assert "<h3>Accuracy by input length</h3>" in section
+        assert f'alt="Accuracy by input length, {dataset}"' in section
+    assert "On the longest inputs (" in page and "rnn is " in page and " lstm (" in page
+    assert "by length in frames" in _sections(page)["fsdd"] and "by length in tokens" in _sections(page)["agnews"]
 
 
 def test_html_images_are_inline_pngs(page):
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 2 * len(SEEDS)
+    assert len(images) == 3 * len(SEEDS)  # length plot, learning curves, confusion matrix
     assert len(images) == page.count("<img ")
     for data in images:
         assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
@@ -227,9 +271,22 @@ def test_html_images_are_inline_pngs(page):
 
 def test_html_loads_nothing_from_the_network(page):
     assert "https://example.org/fsdd" in page  # citations stay as plain text
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert "<script" not in page.lower() and "<link" not in page.lower() and "@import" not in page
-    assert '<img src="http' not in page
+    assert not re.search(r"""src\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    absolute = re.findall(r"""href\s*=\s*["']?\s*((?:https?:)?//[^"'>]*)""", page, re.IGNORECASE)
+    assert absolute and all(href.startswith(f"{MLFLOW_UI}/#/experiments/7/runs/") for href in absolute)
+
+
+def test_run_ids_link_to_mlflow_only_when_the_experiment_is_known(page):
+    sections = _sections(page)
+    for model in MODELS:
+        for seed in SEEDS["fsdd"]:
+            href = f"http://127.0.0.1:5000/#/experiments/7/runs/run-fsdd-{model}-{seed}"
+            assert f'seed {seed}: <a href="{href}"><code>run-fsdd-{model}-{seed}</code></a>' in sections["fsdd"]
+        for seed in SEEDS["agnews"]:
+            assert f"seed {seed}: <code>run-agnews-{model}-{seed}</code><" in sections["agnews"]
+    assert "<a href=\"http" not in sections["agnews"]
+    assert "the links work while `mlflow ui`" in page
 
 
 def test_html_escapes_dataset_names():
@@ -243,6 +300,14 @@ def test_html_escapes_dataset_names():
     )
     assert "news&lt;b&gt;&amp;co" in html and "<b>" not in html and "<i>" not in html
     assert "seed 0: –" in html  # no MLflow run id
+    assert "not linked because no run recorded its experiment_id" in html
+
+
+def test_seeds_statement_lists_models_when_their_seed_counts_differ(runs):
+    fewer = [r for r in runs if (r["dataset"], r["model"], r["seed"]) != ("agnews", "lstm", 1)]
+    assert seeds_statement(summary_frame(fewer)) == (
+        "Every number rests on these seeds: agnews: mlp 2, rnn 2, lstm 1 seeds; fsdd: 3 seeds per model."
+    )
 
 
 def test_render_report_requires_info_and_best_predictions(runs, predictions):
@@ -269,12 +334,14 @@ def _write_runs(root: Path, runs, predictions) -> tuple[list[Path], list[Path]]:
 def test_write_report_writes_summary_and_html(tmp_path, runs, predictions):
     metrics_paths, prediction_paths = _write_runs(tmp_path / "results", runs, predictions)
     html_path, summary_path = tmp_path / "out" / "report" / "index.html", tmp_path / "out" / "summary.csv"
-    write_report(metrics_paths, prediction_paths, INFO, html_path, summary_path)
+    write_report(metrics_paths, prediction_paths, INFO, html_path, summary_path, "http://tracking.example:8080/")
     written = pd.read_csv(summary_path)
     assert list(written.columns) == COLUMNS and len(written) == len(runs) * 8
     pd.testing.assert_frame_equal(written, summary_frame(runs), check_dtype=False)
     text = html_path.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and text.count("data:image/png;base64,") == 4
+    assert text.startswith("<!DOCTYPE html>") and text.count("data:image/png;base64,") == 6
+    assert 'href="http://tracking.example:8080/#/experiments/7/runs/run-fsdd-mlp-0"' in text
+    assert "at http://tracking.example:8080/;" in text
 
 
 def test_missing_key_error_names_the_file(tmp_path, runs, predictions):

@@ -4,73 +4,20 @@ MLP/RNN/LSTM, MLflow and the report; and the failures a user meets first."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+import zipfile
 
 import mlflow
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, write_fsdd_like, write_mr_like, write_text_table
-
-from seqsuite.data.download import manifest_sha256
+from conftest import REPO, snakemake, tiny_config, tiny_registry
 
 MODELS = ("mlp", "rnn", "lstm")
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in workdir with workdir/config.yaml."""
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), *args],
-        capture_output=True, text=True, timeout=timeout,
-    )
-
-
-def tiny_config(workdir: Path, datasets: list[str], custom: dict | None = None) -> dict:
-    """The default config with one epoch, small models and the test's registry and mirror."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    for kind in ("speech", "text"):
-        for settings in config["training"][kind].values():
-            settings.update(max_epochs=1, batch_size=8)
-            settings.update({"hidden_sizes": [8]} if "hidden_sizes" in settings else {"hidden_size": 8})
-    config["features"]["speech"].update(n_mfcc=8, n_mels=16)
-    config.update(registry=str(workdir / "registry.yaml"), data_mirror=str(workdir / "mirror"), seeds=[0],
-                  datasets=datasets, custom_datasets=custom or {}, split_seed=1, val_fraction=0.2)
-    config["threads"]["extract_features"] = 1
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return config
-
-
-def tiny_registry(workdir: Path) -> None:
-    """A registry of two tiny datasets laid out like FSDD and MR, served by a local mirror folder."""
-    registry = yaml.safe_load((REPO / "config" / "datasets.yaml").read_text())
-    mirror = workdir / "mirror"
-    entries = {}
-    for name, template, build in (("digits", "fsdd", write_fsdd_like), ("polarity", "mr", write_mr_like)):
-        folder = build(mirror / name)
-        entries[name] = {**registry[template], "mirror_dir": name, "manifest_sha256": manifest_sha256(folder),
-                         "url": "http://127.0.0.1:9/unreachable.tar.gz", "archive_sha256": None}
-    (workdir / "registry.yaml").write_text(yaml.safe_dump(entries))
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """A complete run of the workflow with --cores 2 on two registry datasets and one of the user's own."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    tiny_registry(workdir)
-    write_text_table(workdir / "mine" / "reviews.csv")
-    custom = {"reviews": {"kind": "text", "format": "text_table", "path": str(workdir / "mine"),
-                          "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment"},
-                          "split": {"method": "column", "column": "part"}}}
-    tiny_config(workdir, ["digits", "polarity", "reviews"], custom)
-    return workdir, snakemake(workdir, "--cores", "2")
-
-
 @pytest.mark.slow
-def test_workflow_runs_every_job_and_writes_the_report(finished):
-    workdir, result = finished
+def test_workflow_runs_every_job_and_writes_the_report(finished_workflow):
+    workdir, result = finished_workflow
     assert result.returncode == 0, result.stderr[-5000:]
     summary = pd.read_csv(workdir / "results" / "report" / "summary.csv")
     assert list(summary.columns) == ["dataset", "model", "seed", "split", "metric", "value"]
@@ -90,9 +37,10 @@ def test_workflow_runs_every_job_and_writes_the_report(finished):
 
 
 @pytest.mark.slow
-def test_every_run_is_in_mlflow_with_curves_tags_dataset_and_model(finished):
-    workdir, _ = finished
+def test_every_run_is_in_mlflow_with_curves_tags_dataset_and_model(finished_workflow):
+    workdir, _ = finished_workflow
     client = mlflow.MlflowClient(f"sqlite:///{workdir / 'results' / 'mlflow.db'}")
+    invocations = set()
     for dataset in ("digits", "polarity", "reviews"):
         experiment = client.get_experiment_by_name(dataset)
         runs = client.search_runs([experiment.experiment_id])
@@ -101,6 +49,7 @@ def test_every_run_is_in_mlflow_with_curves_tags_dataset_and_model(finished):
             assert run.info.status == "FINISHED"
             assert run.data.tags["dataset"] == dataset and run.data.tags["seed"] == "0"
             assert run.data.tags["snakemake_rule"] == f"train_{run.data.tags['model']}"
+            invocations.add(run.data.tags["snakemake_invocation"])
             if (REPO / ".git").exists():
                 assert len(run.data.tags["mlflow.source.git.commit"]) == 40
             feature_key = "features.n_mfcc" if dataset == "digits" else "features.max_tokens"
@@ -113,11 +62,26 @@ def test_every_run_is_in_mlflow_with_curves_tags_dataset_and_model(finished):
             assert plots == {"plots/learning_curves.png", "plots/confusion_matrix.png"}
         logged = client.search_logged_models(experiment_ids=[experiment.experiment_id])
         assert sorted(m.source_run_id for m in logged) == sorted(r.info.run_id for r in runs)
+    assert len(invocations) == 1  # all nine runs came from one snakemake call
 
 
 @pytest.mark.slow
-def test_second_run_finds_nothing_to_do_and_mirror_is_untouched(finished):
-    workdir, _ = finished
+def test_report_links_runs_and_snakemake_report_builds(finished_workflow):
+    workdir, _ = finished_workflow
+    page = (workdir / "results" / "report" / "index.html").read_text()
+    metrics = json.loads((workdir / "results" / "models" / "lstm" / "digits" / "seed0" / "metrics.json").read_text())
+    assert f'href="http://127.0.0.1:5000/#/experiments/{metrics["experiment_id"]}/runs/{metrics["run_id"]}"' in page
+    result = snakemake(workdir, "--report", "workflow.zip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(workdir / "workflow.zip") as archive:
+        names = archive.namelist()
+    assert "workflow/report.html" in names
+    assert any(n.endswith("/index.html") for n in names) and any(n.endswith("/summary.csv") for n in names)
+
+
+@pytest.mark.slow
+def test_second_run_finds_nothing_to_do_and_mirror_is_untouched(finished_workflow):
+    workdir, _ = finished_workflow
     result = snakemake(workdir, "--cores", "2", "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
     assert not any(p.name.startswith(".") for p in (workdir / "mirror").rglob("*"))

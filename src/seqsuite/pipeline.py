@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -143,7 +144,10 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     params = {"model": model_name, "seed": seed, "device": str(torch_device), **hyperparameters,
               **{f"features.{k}": v for k, v in meta["settings"].items()},
               **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
-    tags = {"dataset": dataset, "model": model_name, "seed": str(seed), "snakemake_rule": rule}
+    tags = {"dataset": dataset, "model": model_name, "seed": str(seed), "snakemake_rule": rule,
+            "mlflow.source.name": f"workflow/rules/train.smk ({rule})"}
+    if os.environ.get("SEQSUITE_INVOCATION"):
+        tags["snakemake_invocation"] = os.environ["SEQSUITE_INVOCATION"]
     commit = mlflow_tracking.git_commit(workflow_dir)
     if commit:
         tags["mlflow.source.git.commit"] = commit
@@ -180,9 +184,9 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
 
 
 def report(metrics: list[str], predictions: list[str], feature_metas: list[str], html: Path,
-           summary: Path) -> None:
-    """Write the comparison report and the long-form summary table."""
-    from seqsuite.report import write_report
+           summary: Path, tracking_uri: str) -> None:
+    """Write the comparison report and the long-form summary table, run ids linked to the MLflow UI."""
+    from seqsuite.report import MLFLOW_UI, write_report
 
     dataset_info = {}
     for path in feature_metas:
@@ -190,4 +194,6 @@ def report(metrics: list[str], predictions: list[str], feature_metas: list[str],
         dataset_info[meta["dataset"]] = {
             key: meta[key] for key in ("kind", "licence", "citation", "n_train", "n_val", "n_test")
         } | {"n_classes": len(meta["labels"])}
-    write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary)
+    # a tracking server serves its own UI; an SQLite store is browsed with `mlflow ui` on its default port
+    ui = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else MLFLOW_UI
+    write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary, ui)

@@ -1,4 +1,7 @@
+import os
+import uuid
 from dataclasses import asdict
+from datetime import datetime, timezone
 
 from snakemake.utils import validate
 
@@ -8,6 +11,12 @@ from seqsuite.data.registry import load_registry, select
 
 config.update(typed_values(config))
 validate(config, schema="../schemas/config.schema.yaml")
+
+# One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
+# the environment (sbatch exports it too), so a job that parses this file again keeps the same id.
+os.environ.setdefault(
+    "SEQSUITE_INVOCATION", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+)
 
 REGISTRY = load_registry(config["registry"], config["custom_datasets"])
 DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}

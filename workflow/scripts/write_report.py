@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seqsuite.pipeline import logged_step, report
 
+# The tracking URI only decides where the run links point, so it is read from config, not params.
 with logged_step(snakemake.log[0]):
     report(
         metrics=list(snakemake.input.metrics),
@@ -11,4 +12,5 @@ with logged_step(snakemake.log[0]):
         feature_metas=list(snakemake.input.features),
         html=Path(snakemake.output.html),
         summary=Path(snakemake.output.summary),
+        tracking_uri=snakemake.config["mlflow"]["tracking_uri"],
     )

@@ -8,16 +8,21 @@ from typing import Any
 
 import pandas as pd
 
-from seqsuite.report.html import render_report
-from seqsuite.report.summary import best_model, finding, missing_keys, model_table, summary_frame
+from seqsuite.report.html import MLFLOW_UI, render_report
+from seqsuite.report.stats import accuracy_by_length, compare_models
+from seqsuite.report.summary import best_model, finding, missing_keys, model_table, seed_accuracy, summary_frame
 
 __all__ = [
+    "MLFLOW_UI",
+    "accuracy_by_length",
     "best_model",
+    "compare_models",
     "finding",
     "model_table",
     "read_metrics",
     "read_predictions",
     "render_report",
+    "seed_accuracy",
     "summary_frame",
     "write_report",
 ]
@@ -52,8 +57,9 @@ def write_report(
     dataset_info: dict[str, dict[str, Any]],
     html_path: Path,
     summary_path: Path,
+    mlflow_ui: str = MLFLOW_UI,
 ) -> None:
-    """Write summary.csv and index.html; predictions_paths pair with metrics_paths by position."""
+    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position."""
     if not metrics_paths:
         raise ValueError("no metrics.json files given; the report needs at least one run")
     if len(predictions_paths) != len(metrics_paths):
@@ -68,7 +74,7 @@ def write_report(
     }
     if len(predictions) != len(runs):
         raise ValueError("two metrics files describe the same (dataset, model, seed); runs must be unique")
-    page = render_report(runs, predictions, dataset_info)
+    page = render_report(runs, predictions, dataset_info, mlflow_ui)
     summary_path, html_path = Path(summary_path), Path(html_path)
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(runs).to_csv(summary_path, index=False)

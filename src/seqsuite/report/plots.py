@@ -1,4 +1,4 @@
-"""Figures as PNG bytes: learning curves per dataset and a confusion-matrix heatmap.
+"""Figures as PNG bytes: learning curves with bands over seeds, accuracy by input length, a confusion matrix.
 
 Figures are built with matplotlib's object API on the Agg canvas, never through pyplot,
 so no global figure state is kept and nothing needs closing.
@@ -24,7 +24,7 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 
 def learning_curves_png(runs: list[dict[str, Any]], dataset: str) -> bytes:
-    """Plot validation accuracy and train/val loss per epoch, one colour per model, one line per seed."""
+    """Plot validation accuracy and train/val loss per epoch: per model the mean over seeds and a min–max band."""
     chosen = [run for run in runs if str(run["dataset"]) == dataset]
     if not chosen:
         raise ValueError(f"no runs for dataset {dataset!r} to plot learning curves of")
@@ -33,17 +33,42 @@ def learning_curves_png(runs: list[dict[str, Any]], dataset: str) -> bytes:
     models = ordered_models({str(run["model"]) for run in chosen})
     for index, model in enumerate(models):
         colour = COLOURS[index % len(COLOURS)]
-        model_runs = sorted((r for r in chosen if str(r["model"]) == model), key=lambda r: int(r["seed"]))
-        for number, run in enumerate(model_runs):
-            history = history_frame(run["history"])
-            style = {"color": colour, "alpha": 0.8}
-            label = model if number == 0 else None
-            accuracy_axes.plot(history["epoch"], history["val_accuracy"], label=label, **style)
-            loss_axes.plot(history["epoch"], history["train_loss"], label=label, **style)
-            loss_axes.plot(history["epoch"], history["val_loss"], linestyle="--", **style)
-    _label(accuracy_axes, f"{plain(dataset)}: validation accuracy", "accuracy")
-    _label(loss_axes, f"{plain(dataset)}: loss (solid train, dashed validation)", "loss")
-    accuracy_axes.legend(title="model (one line per seed)", fontsize="small")
+        histories = [history_frame(r["history"]) for r in chosen if str(r["model"]) == model]
+        label = f"{model} ({len(histories)} seed{'s' if len(histories) != 1 else ''})"
+        _band(accuracy_axes, seed_band(histories, "val_accuracy"), colour, "-", label)
+        _band(loss_axes, seed_band(histories, "train_loss"), colour, "-", label)
+        _band(loss_axes, seed_band(histories, "val_loss"), colour, "--", None)
+    _label(accuracy_axes, f"{plain(dataset)}: validation accuracy", "epoch", "accuracy")
+    _label(loss_axes, f"{plain(dataset)}: loss (solid train, dashed validation)", "epoch", "loss")
+    for axes in (accuracy_axes, loss_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    accuracy_axes.legend(title="mean over seeds, band min–max", fontsize="small")
+    return png_bytes(figure)
+
+
+def seed_band(histories: list[pd.DataFrame], column: str) -> pd.DataFrame:
+    """Return per epoch the mean, min, max and count of a history column over the seeds that reached it."""
+    stacked = pd.concat([h[["epoch", column]] for h in histories], ignore_index=True).dropna()
+    band = stacked.groupby("epoch")[column].agg(["mean", "min", "max", "count"])
+    return band.astype({"count": "int64"})
+
+
+def accuracy_by_length_png(frame: pd.DataFrame, title: str) -> bytes:
+    """Plot test accuracy per length bucket, one line per model, with min–max over seeds as error bars."""
+    if frame.empty:
+        raise ValueError("no accuracy-by-length rows to plot; pass accuracy_by_length's frame for a dataset")
+    figure = Figure(figsize=(7, 3.8), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, model in enumerate(ordered_models(frame["model"].unique())):
+        rows = frame[frame["model"] == model].sort_values("bucket")
+        spread = [(rows["accuracy"] - rows["accuracy_min"]).clip(lower=0),
+                  (rows["accuracy_max"] - rows["accuracy"]).clip(lower=0)]
+        axes.errorbar(rows["bucket"], rows["accuracy"], yerr=spread, label=model, marker="o", capsize=3,
+                      color=COLOURS[index % len(COLOURS)])
+    _label(axes, plain(title), "input length (equal-count buckets of test examples)", "test accuracy")
+    buckets = frame.drop_duplicates("bucket").sort_values("bucket")
+    axes.set_xticks(buckets["bucket"], [f"{plain(b.lengths)}\n(n={b.n_examples})" for b in buckets.itertuples()])
+    axes.legend(title="pooled over seeds; bars min–max", fontsize="small")
     return png_bytes(figure)
 
 
@@ -101,10 +126,15 @@ def plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _label(axes: Axes, title: str, ylabel: str) -> None:
+def _band(axes: Axes, band: pd.DataFrame, colour: str, linestyle: str, label: str | None) -> None:
+    """Draw a mean line with a shaded min–max band."""
+    axes.plot(band.index, band["mean"], color=colour, linestyle=linestyle, label=label)
+    axes.fill_between(band.index, band["min"], band["max"], color=colour, alpha=0.15, linewidth=0)
+
+
+def _label(axes: Axes, title: str, xlabel: str, ylabel: str) -> None:
     """Set an axes' title, labels and grid."""
     axes.set_title(title)
-    axes.set_xlabel("epoch")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
