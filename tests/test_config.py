@@ -35,7 +35,7 @@ def test_default_config_is_valid_and_every_top_level_key_is_documented():
         ({"models": ["mlp", "gru"]}, "'gru' is not one of ['mlp', 'rnn', 'lstm']"),
         ({"device": "tpu"}, "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
         ({"val_fraction": 0.9}, "0.9"),
-        ({"mlflow": {"tracking_uri": "file:///tmp/x", "artifact_root": "a"}}, "file:///tmp/x"),
+        ({"mlflow": {"tracking_uri": "file:///tmp/x", "artifact_root": "a", "server_wait_s": 5}}, "file:///tmp/x"),
     ],
 )
 def test_bad_values_are_named(change, named):
@@ -64,7 +64,7 @@ def test_command_line_strings_get_their_yaml_types():
     [
         (["epochz=3"], ["epochz"]),
         (["models=[gru]"], ["gru", "'mlp', 'rnn', 'lstm'"]),
-        (["datasets=[timit]"], ["timit", "known datasets are fsdd, mr, sst2"]),
+        (["datasets=[timit]"], ["timit", "known datasets are fsdd, imdb, mr, speech_commands, sst2"]),
     ],
 )
 def test_snakemake_fails_at_once_naming_the_bad_setting(override, expected, tmp_path):

@@ -15,7 +15,7 @@ REGISTRY = load_registry(REPO / "config" / "datasets.yaml")
 
 
 def test_registry_declares_the_three_datasets_with_their_sources():
-    assert set(REGISTRY) == {"fsdd", "mr", "sst2"}
+    assert set(REGISTRY) == {"fsdd", "mr", "sst2", "speech_commands", "imdb"}
     assert REGISTRY["mr"].archive_sha256 == "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9"
     assert REGISTRY["fsdd"].url.endswith("v1.0.10.tar.gz") and REGISTRY["fsdd"].keep == ("recordings",)
     assert REGISTRY["sst2"].split["files"]["test"] == "SST-2/dev.tsv"  # GLUE test has no labels
@@ -23,7 +23,8 @@ def test_registry_declares_the_three_datasets_with_their_sources():
 
 
 def test_unknown_dataset_names_it_and_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown dataset\(s\) timit; known datasets are fsdd, mr, sst2"):
+    known = "fsdd, imdb, mr, speech_commands, sst2"
+    with pytest.raises(ValueError, match=rf"unknown dataset\(s\) timit; known datasets are {known}"):
         select(REGISTRY, ["mr", "timit"])
 
 

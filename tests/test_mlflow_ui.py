@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import mlflow
 import pytest
-from conftest import REPO
+from conftest import REPO, running_mlflow_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,41 +36,14 @@ if browser_missing():
     pytestmark.append(pytest.mark.skipif(not os.environ.get("CI"), reason=browser_missing() or ""))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(finished_workflow) -> Iterator[tuple[str, str]]:
     """(base URL, tracking database URI) of an `mlflow server` over the workflow's runs."""
     workdir, result = finished_workflow
     assert result.returncode == 0, result.stderr[-3000:]
     database = f"sqlite:///{workdir / 'results' / 'mlflow.db'}"
-    port = free_port()
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", database, "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"mlflow server on {base} did not answer /health within 90 s")
-        time.sleep(0.5)
-    yield base, database
-    server.terminate()
-    server.wait(timeout=30)
+    with running_mlflow_server(database, workdir) as base:
+        yield base, database
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from seqsuite.features.store import (
 from seqsuite.models import ArchitectureConfig, InputSpec, build_model, count_parameters
 from seqsuite.training import (
     Evaluation,
+    FitResult,
     NonFiniteLossError,
     OptimConfig,
     SequenceData,
@@ -122,8 +124,38 @@ def _predictions_frame(evaluation: Evaluation, features: FeatureSet) -> pd.DataF
     })
 
 
+@dataclass
+class TrainedModel:
+    """A fitted model with its history, the data it read and its validation and test evaluations."""
+
+    model: torch.nn.Module
+    fitted: FitResult
+    data: dict[str, Any]
+    evaluations: dict[str, Evaluation]
+
+
+def fit_model(features: FeatureSet, model_name: str, seed: int, hyperparameters: dict[str, Any],
+              device: torch.device, on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainedModel:
+    """Build, fit and evaluate one model on one dataset's features with one seed."""
+    meta = features.meta
+    seed_everything(seed)
+    inputs = InputSpec(n_classes=len(meta["labels"]), vocab_size=meta["vocab_size"],
+                       sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
+                       pad_index=meta["pad_index"])
+    model = build_model(model_name, inputs, ArchitectureConfig.from_dict(hyperparameters))
+    optim = OptimConfig.from_dict(hyperparameters)
+    data = _model_data(model_name, features)
+    try:
+        fitted = fit(model, data["train"], data["val"], optim, seed, device, on_epoch=on_epoch)
+    except NonFiniteLossError as error:
+        raise NonFiniteLossError(f"{model_name} on {meta['dataset']}, seed {seed}: {error} "
+                                 f"(training.{meta['kind']}.{model_name} in config/config.yaml)") from error
+    evaluations = {s: evaluate(model, data[s], optim.batch_size, device) for s in ("val", "test")}
+    return TrainedModel(model, fitted, data, evaluations)
+
+
 def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any],
-          outputs: dict[str, Path], device: str, threads: int, tracking: dict[str, str],
+          outputs: dict[str, Path], device: str, threads: int, tracking: dict[str, Any],
           rule: str, workflow_dir: Path) -> None:
     """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
     from seqsuite import tracking as mlflow_tracking
@@ -133,13 +165,6 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     features = load_features(features_dir)
     meta = features.meta
     dataset = meta["dataset"]
-    seed_everything(seed)
-    inputs = InputSpec(n_classes=len(meta["labels"]), vocab_size=meta["vocab_size"],
-                       sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
-                       pad_index=meta["pad_index"])
-    model = build_model(model_name, inputs, ArchitectureConfig.from_dict(hyperparameters))
-    optim = OptimConfig.from_dict(hyperparameters)
-    data = _model_data(model_name, features)
     torch_device = resolve_device(device)
     params = {"model": model_name, "seed": seed, "device": str(torch_device), **hyperparameters,
               **{f"features.{k}": v for k, v in meta["settings"].items()},
@@ -152,31 +177,28 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     if commit:
         tags["mlflow.source.git.commit"] = commit
     with mlflow_tracking.training_run(tracking["tracking_uri"], tracking["artifact_root"], dataset,
-                                      f"{model_name}-seed{seed}", params, tags) as logger:
+                                      f"{model_name}-seed{seed}", params, tags,
+                                      tracking["server_wait_s"]) as logger:
         logger.log_dataset(dataset, meta["source"], meta["manifest_sha256"])
-        try:
-            result = fit(model, data["train"], data["val"], optim, seed, torch_device, on_epoch=logger.log_epoch)
-        except NonFiniteLossError as error:
-            raise NonFiniteLossError(f"{model_name} on {dataset}, seed {seed}: {error} "
-                                     f"(training.{meta['kind']}.{model_name} in config/config.yaml)") from error
-        evaluations = {s: evaluate(model, data[s], optim.batch_size, torch_device) for s in ("val", "test")}
+        trained = fit_model(features, model_name, seed, hyperparameters, torch_device, logger.log_epoch)
+        fitted, model = trained.fitted, trained.model
         n_params = count_parameters(model)
-        results = {s: e.metrics() for s, e in evaluations.items()}
+        results = {s: e.metrics() for s, e in trained.evaluations.items()}
         # best_val_*, not val_*: the per-epoch validation curve already owns those keys
         logger.log_results({"best_val": results["val"], "test": results["test"]},
-                           {"train_seconds": result.train_seconds, "n_params": n_params,
-                            "best_epoch": result.best_epoch})
+                           {"train_seconds": fitted.train_seconds, "n_params": n_params,
+                            "best_epoch": fitted.best_epoch})
         run = {"dataset": dataset, "model": model_name, "seed": seed, "run_id": logger.run_id,
                "experiment_id": logger.experiment_id, "n_params": n_params,
-               "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
-               "epochs_run": len(result.history), "labels": meta["labels"], "metrics": results,
-               "history": result.history, "hyperparameters": hyperparameters}
-        predictions = _predictions_frame(evaluations["test"], features)
+               "train_seconds": fitted.train_seconds, "best_epoch": fitted.best_epoch,
+               "epochs_run": len(fitted.history), "labels": meta["labels"], "metrics": results,
+               "history": fitted.history, "hyperparameters": hyperparameters}
+        predictions = _predictions_frame(trained.evaluations["test"], features)
         logger.log_png("learning_curves.png", learning_curves_png([run], dataset))
         logger.log_png("confusion_matrix.png", confusion_matrix_png(
             predictions, meta["labels"], title=f"{dataset}: {model_name}, seed {seed}"))
         model.cpu()
-        logger.log_model(model, _input_example(data["test"]), [f"torch=={torch.__version__}"])
+        logger.log_model(model, _input_example(trained.data["test"]), [f"torch=={torch.__version__}"])
         torch.save(model.state_dict(), outputs["checkpoint"])
         predictions.to_csv(outputs["predictions"], index=False)
         Path(outputs["metrics"]).write_text(json.dumps(run, indent=1))

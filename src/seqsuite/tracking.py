@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,9 +58,34 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def experiment_id(uri: str, artifact_root: str, name: str) -> str:
+def wait_for_server(uri: str, timeout_s: float) -> None:
+    """Return once a tracking server answers /health, retrying with backoff; else name the URI and the fix."""
+    deadline, pause, tries = time.monotonic() + timeout_s, 0.5, 0
+    while True:
+        tries += 1
+        try:
+            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10) as response:
+                if response.status == 200:
+                    return
+                problem = f"HTTP {response.status}"
+        except OSError as error:  # refused, unreachable, timed out, HTTP errors
+            problem = str(error)
+        if time.monotonic() + pause > deadline:
+            raise ConnectionError(
+                f"cannot reach the MLflow tracking server at {uri} ({tries} tries over {timeout_s:.0f} s; "
+                f"last: {problem}). Start it, e.g. `mlflow server --host 0.0.0.0 --port 5000 "
+                "--backend-store-uri sqlite:///mlflow.db`, or point mlflow.tracking_uri in config/config.yaml "
+                "at a running server (or at sqlite:///results/mlflow.db)."
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 10.0)
+
+
+def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = 120.0) -> str:
     """Connect to the tracking store (creating its tables once) and get or create an experiment."""
     mlflow.set_tracking_uri(uri)
+    if _sqlite_path(uri) is None:
+        wait_for_server(uri, server_wait_s)
     with _store_lock(uri):
         client = mlflow.MlflowClient(uri)
         experiment = client.get_experiment_by_name(name)
@@ -127,10 +153,11 @@ def training_run(
     run_name: str,
     params: dict[str, Any],
     tags: dict[str, str],
+    server_wait_s: float = 120.0,
 ) -> Iterator[RunLogger]:
     """An MLflow run that ends FINISHED, or FAILED when the block raises (a killed job included)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    exp_id = experiment_id(uri, artifact_root, experiment)
+    exp_id = experiment_id(uri, artifact_root, experiment, server_wait_s)
     run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
     # a job killed by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends FAILED
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)

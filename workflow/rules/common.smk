@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from snakemake.utils import validate
 
+from seqsuite.cluster import job_resources
 from seqsuite.config import typed_values
 from seqsuite.data.registry import load_registry, select
 

@@ -9,7 +9,7 @@ rule download_dataset:
     params:
         spec=dataset_entry,
     resources:
-        mem_mb=1024,
+        **job_resources("download", threads=1),
     conda:
         "../../environment.yml"
     script:

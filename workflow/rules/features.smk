@@ -17,7 +17,7 @@ rule extract_features:
         val_fraction=config["val_fraction"],
     threads: config["threads"]["extract_features"]
     resources:
-        mem_mb=2048,
+        **job_resources("features", threads=config["threads"]["extract_features"]),
     conda:
         "../../environment.yml"
     script:

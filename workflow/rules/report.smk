@@ -19,7 +19,7 @@ rule report:
     benchmark:
         "results/benchmarks/report/report.tsv"
     resources:
-        mem_mb=2048,
+        **job_resources("report", threads=1),
     conda:
         "../../environment.yml"
     script:

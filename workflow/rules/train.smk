@@ -14,7 +14,7 @@ rule train_mlp:
         hyperparameters=training_settings("mlp"),
     threads: config["threads"]["train"]
     resources:
-        mem_mb=2048,
+        **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
     conda:
         "../../environment.yml"
     script:

@@ -38,9 +38,9 @@ class DownloadError(RuntimeError):
     """A dataset could not be fetched, extracted or verified."""
 
 
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of one file, read in chunks."""
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest (sha256 unless named, e.g. md5) of one file, read in chunks."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
             digest.update(chunk)
@@ -67,7 +67,7 @@ def manifest_sha256(folder: Path) -> str:
                 files.append((os.fsencode(path.relative_to(folder).as_posix()), path))
     digest = hashlib.sha256()
     for relative, path in sorted(files):
-        digest.update(_sha256sum_line(file_sha256(path), relative))
+        digest.update(_sha256sum_line(file_digest(path), relative))
     return digest.hexdigest()
 
 
@@ -202,19 +202,23 @@ def _keep_paths(spec: DatasetSpec, extracted: Path, staging: Path) -> None:
             )
 
 
+def _verify_archive(spec: DatasetSpec, archive: Path, url: str) -> None:
+    """Check the archive against each checksum the spec gives (archive_sha256, archive_md5)."""
+    for algorithm, expected in (("sha256", spec.archive_sha256), ("md5", spec.archive_md5)):
+        if expected and (actual := file_digest(archive, algorithm)) != expected.lower():
+            raise DownloadError(
+                f"archive {url} has {algorithm} {actual}, expected {expected}; "
+                "the download is corrupt or the file changed upstream; re-download or use data_mirror"
+            )
+
+
 def _fetch_archive(spec: DatasetSpec, staging: Path, work: Path) -> str:
-    """Download spec.url into work, verify its sha256, extract it and keep spec.keep; returns the URL."""
+    """Download spec.url into work, verify its checksums, extract it and keep spec.keep; returns the URL."""
     url = str(spec.url)
     archive = work / "archive"
     _archive_kind(url)  # an unknown type fails before the download
     _download(url, archive)
-    if spec.archive_sha256:
-        actual = file_sha256(archive)
-        if actual != spec.archive_sha256.lower():
-            raise DownloadError(
-                f"archive {url} has sha256 {actual}, expected {spec.archive_sha256}; "
-                "the download is corrupt or the file changed upstream; re-download or use data_mirror"
-            )
+    _verify_archive(spec, archive, url)
     _extract(archive, work / "extracted", url)
     _keep_paths(spec, work / "extracted", staging)
     return url

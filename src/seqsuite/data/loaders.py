@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +14,15 @@ from seqsuite.data.registry import DatasetSpec
 
 SPLITS = ("train", "val", "test")
 
+log = logging.getLogger(__name__)
+
 
 def load_examples(spec: DatasetSpec, root: Path, split_seed: int) -> pd.DataFrame:
-    """All examples of a dataset as columns item (text or WAV path), label and split (train/test)."""
+    """All examples of a dataset as columns item (text or WAV path), label and split (train/test, maybe val)."""
     readers = {
         "text_lines": _read_text_lines,
         "text_table": _read_text_table,
+        "text_folders": _read_text_folders,
         "speech_files": _read_speech_files,
         "speech_folders": _read_speech_folders,
     }
@@ -26,12 +31,19 @@ def load_examples(spec: DatasetSpec, root: Path, split_seed: int) -> pd.DataFram
         raise ValueError(f"dataset {spec.name!r}: no examples found under {root}; check its 'read' settings")
     if "split" not in frame:
         frame["split"] = _split(spec, frame, root, split_seed)
+    if spec.kind == "text":
+        for old, new in spec.read.get("replace", {}).items():  # e.g. IMDB's "<br />" line breaks
+            frame["item"] = frame["item"].str.replace(old, new, regex=False)
     frame["label"] = frame["label"].astype(str)
     return frame.reset_index(drop=True)
 
 
 def carve_validation(frame: pd.DataFrame, val_fraction: float, split_seed: int) -> pd.DataFrame:
-    """Move a stratified fraction of the training examples to a 'val' split."""
+    """Move a stratified fraction of the training examples to a 'val' split, unless the data has its own."""
+    if (frame["split"] == "val").any():
+        log.info("keeping the dataset's own validation split (%d examples); val_fraction is not used",
+                 (frame["split"] == "val").sum())
+        return frame
     train_index = frame.index[frame["split"] == "train"]
     _, val_index = train_test_split(
         train_index,
@@ -56,13 +68,43 @@ def _read_text_lines(spec: DatasetSpec, root: Path) -> pd.DataFrame:
 
 def _read_text_table(spec: DatasetSpec, root: Path) -> pd.DataFrame:
     """CSV/TSV tables: one per split (split.method files) or one file with a split column or fraction."""
-    if spec.split.get("method") == "files":
-        parts = [_read_table(spec, root / path).assign(split=split) for split, path in spec.split["files"].items()]
-        return pd.concat(parts, ignore_index=True)
-    frame = _read_table(spec, root / spec.read["file"])
+    frame = _read_per_split(spec, root, lambda path: _read_table(spec, path), "file")
     if spec.split.get("method") == "column":
         frame["split"] = _split_from_column(spec, frame)
     return frame
+
+
+def _read_text_folders(spec: DatasetSpec, root: Path) -> pd.DataFrame:
+    """One *.txt file per example in one sub-folder per label, under one folder per split (or one for all)."""
+    if spec.split.get("method") not in ("files", "fraction"):
+        raise ValueError(
+            f"dataset {spec.name!r}: format text_folders splits by 'files' (one folder per split) or "
+            f"'fraction', not {spec.split.get('method')!r}; set split.method to one of them"
+        )
+    return _read_per_split(spec, root, lambda base: _read_label_texts(spec, base), "folder", ".")
+
+
+def _read_label_texts(spec: DatasetSpec, base: Path) -> pd.DataFrame:
+    """The *.txt files of base's label folders, one example each."""
+    encoding = spec.read.get("encoding", "utf-8")
+    rows = [
+        (path.read_text(encoding=encoding).strip(), folder.name)
+        for folder in _label_folders(spec, base)
+        for path in sorted(folder.glob("*.txt"))
+    ]
+    return pd.DataFrame(rows, columns=["item", "label"])
+
+
+def _read_per_split(spec: DatasetSpec, root: Path, read: Callable[[Path], pd.DataFrame], key: str,
+                    default: str | None = None) -> pd.DataFrame:
+    """read() on each split's path (split.method files, which sets split), else on the one path in read[key]."""
+    if spec.split.get("method") == "files":
+        parts = [read(root / path).assign(split=split) for split, path in spec.split["files"].items()]
+        return pd.concat(parts, ignore_index=True)
+    whole = spec.read.get(key, default)
+    if whole is None:
+        raise ValueError(f"dataset {spec.name!r}: set read.{key}, or give one per split with split.method files")
+    return read(root / whole)
 
 
 def _split_from_column(spec: DatasetSpec, frame: pd.DataFrame) -> pd.Series:
@@ -106,24 +148,30 @@ def _read_speech_files(spec: DatasetSpec, root: Path) -> pd.DataFrame:
 
 def _read_speech_folders(spec: DatasetSpec, root: Path) -> pd.DataFrame:
     """One sub-folder of WAV files per label."""
-    base = root / spec.read.get("folder", ".")
     rows = [
         (str(path.relative_to(root)), folder.name)
-        for folder in sorted(p for p in base.iterdir() if p.is_dir())
+        for folder in _label_folders(spec, root / spec.read.get("folder", "."))
         for path in sorted(folder.glob("*.wav"))
     ]
     return pd.DataFrame(rows, columns=["item", "label"])
 
 
+def _label_folders(spec: DatasetSpec, base: Path) -> list[Path]:
+    """The sub-folders of base, one per label, less those named in read.exclude."""
+    if not base.is_dir():
+        raise ValueError(f"dataset {spec.name!r}: folder {base} does not exist; check read.folder (or split.files)")
+    exclude = set(spec.read.get("exclude", ()))
+    return sorted(path for path in base.iterdir() if path.is_dir() and path.name not in exclude)
+
+
 def _split(spec: DatasetSpec, frame: pd.DataFrame, root: Path, split_seed: int) -> pd.Series:
-    """Assign train/test by split.method: regex on the file name, a listed test set, or a fraction."""
+    """Assign train/test (val too, from a val_list) by split.method: regex on the file name, lists, or a fraction."""
     method = spec.split.get("method")
+    if method == "list":
+        return _split_from_lists(spec, frame, root)
     if method == "regex":
         pattern = re.compile(spec.split["test_regex"])
         is_test = frame["item"].map(lambda item: bool(pattern.search(Path(item).name)))
-    elif method == "list":
-        listed = {line.strip() for line in (root / spec.split["test_list"]).read_text().splitlines() if line.strip()}
-        is_test = frame["item"].map(lambda item: _relative_to_folder(spec, item) in listed)
     elif method == "fraction":
         _, test_index = train_test_split(
             frame.index, test_size=spec.split["test_fraction"], random_state=split_seed, stratify=frame["label"]
@@ -132,9 +180,27 @@ def _split(spec: DatasetSpec, frame: pd.DataFrame, root: Path, split_seed: int) 
     else:
         raise ValueError(
             f"dataset {spec.name!r}: unknown split method {method!r}; "
-            "use regex, list or fraction (text_table also: files, column)"
+            "use regex, list or fraction (text_table also: files, column; text_folders: files or fraction)"
         )
     return pd.Series(["test" if test else "train" for test in is_test], index=frame.index)
+
+
+def _split_from_lists(spec: DatasetSpec, frame: pd.DataFrame, root: Path) -> pd.Series:
+    """Files in split.test_list are test, in the optional split.val_list val, the rest train."""
+    names = frame["item"].map(lambda item: _relative_to_folder(spec, item))
+    split = pd.Series("train", index=frame.index)
+    for name, relative in {"val": spec.split.get("val_list"), "test": spec.split["test_list"]}.items():
+        if relative is None:
+            continue
+        path = root / relative
+        listed = names.isin({line.strip() for line in path.read_text(encoding="utf-8").splitlines()})
+        if not listed.any():
+            raise ValueError(
+                f"dataset {spec.name!r}: no example is named in split.{name}_list {path}; its lines must be "
+                f"paths relative to read.folder ({spec.read.get('folder', '.')!r}), e.g. {names.iloc[0]!r}"
+            )
+        split[listed] = name
+    return split
 
 
 def _relative_to_folder(spec: DatasetSpec, item: str) -> str:

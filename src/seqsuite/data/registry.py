@@ -12,6 +12,7 @@ KINDS = ("text", "speech")
 FORMATS = {
     "text_lines": "text",
     "text_table": "text",
+    "text_folders": "text",
     "speech_files": "speech",
     "speech_folders": "speech",
 }
@@ -28,6 +29,7 @@ class DatasetSpec:
     split: dict[str, Any] = field(default_factory=dict)
     url: str | None = None
     archive_sha256: str | None = None
+    archive_md5: str | None = None  # where the publisher gives only an md5
     archive_root: str = ""
     keep: tuple[str, ...] = ()
     mirror_dir: str | None = None

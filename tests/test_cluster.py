@@ -1,0 +1,70 @@
+"""Cluster resources: what each rule asks SLURM for, and the sbatch arguments the GPU setting produces."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from seqsuite.cluster import STEP_LIMITS, job_resources
+
+
+class Resources(dict):
+    """Snakemake-style resources: dict access and attribute access."""
+
+    __getattr__ = dict.__getitem__
+
+
+class Job:
+    """The part of a Snakemake job that the SLURM plugin reads to build sbatch's arguments."""
+
+    def __init__(self, resources: dict, threads: int) -> None:
+        self.resources = Resources(resources)
+        self.threads = threads
+
+
+def sbatch_call(resources: dict, threads: int) -> str:
+    """The sbatch command line the SLURM executor plugin builds for a job with these resources."""
+    submit_string = pytest.importorskip("snakemake_executor_plugin_slurm.submit_string")
+    utils = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
+    job = Job({"slurm_partition": "gpu", **resources}, threads)
+    params = {"run_uuid": "seqsuite-test", "slurm_logfile": "slurm.log", "comment_str": "train_lstm",
+              "account": "", "partition": "-p gpu", "workdir": "/work"}
+    return submit_string.get_submit_command(job, params) + utils.set_gres_string(job)
+
+
+def test_training_on_cuda_asks_for_one_gpu_and_its_cpus_and_memory():
+    call = sbatch_call(job_resources("train", threads=4, device="cuda"), threads=4)
+    assert "--gpus=1" in call and "--cpus-per-task=4" in call
+    assert f"--mem {STEP_LIMITS['train'][0]}" in call and f"-t {STEP_LIMITS['train'][1]}" in call
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_training_on_cpu_or_auto_asks_for_no_gpu(device):
+    call = sbatch_call(job_resources("train", threads=1, device=device), threads=1)
+    assert "--gpus" not in call and "--cpus-per-task=1" in call and "--ntasks=1" in call
+
+
+def test_features_and_report_never_ask_for_a_gpu_and_training_needs_more_than_downloading():
+    assert all("gpu" not in job_resources(step, 1, "cuda") for step in ("download", "features", "report"))
+    assert job_resources("train", 1)["mem_mb"] > job_resources("download", 1)["mem_mb"]
+    with pytest.raises(ValueError, match="unknown step 'fit'; steps are download, features, train, report"):
+        job_resources("fit", 1)
+
+
+def test_workflow_rules_declare_these_resources(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
+         "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
+         "--config", f"registry={REPO / 'config' / 'datasets.yaml'}", "datasets=[mr]", "seeds=[0]",
+         "device=cuda", "threads={extract_features: 2, train: 3}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    jobs = result.stdout.split("\nrule ")
+    train = [j for j in jobs if j.startswith("train_")]
+    assert len(train) == 3 and all("gpu=1" in j and "cpus_per_task=3" in j for j in train)
+    features = next(j for j in jobs if j.startswith("extract_features"))
+    assert "gpu" not in features and "cpus_per_task=2" in features

@@ -1,0 +1,55 @@
+"""Tracking-server mode: every job logs to one `mlflow server`, as on a cluster; a dead server is named."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+import yaml
+from conftest import free_port, running_mlflow_server, snakemake, tiny_config, tiny_registry
+
+from seqsuite import tracking
+
+
+def rest(base: str, path: str, body: dict | None = None) -> dict:
+    """One call of MLflow's REST API."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{path}", data=data,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_workflow_logs_every_run_to_a_tracking_server(tmp_path):
+    tiny_registry(tmp_path)
+    config = tiny_config(tmp_path, ["polarity"])
+    (tmp_path / "server").mkdir()
+    with running_mlflow_server(f"sqlite:///{tmp_path / 'server' / 'mlflow.db'}", tmp_path / "server") as base:
+        config["mlflow"]["tracking_uri"] = base
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        result = snakemake(tmp_path, "--cores", "2")
+        assert result.returncode == 0, result.stderr[-3000:]
+        experiment = rest(base, "experiments/get-by-name?experiment_name=polarity")["experiment"]
+        runs = rest(base, "runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+        assert sorted(r["info"]["run_name"] for r in runs) == ["lstm-seed0", "mlp-seed0", "rnn-seed0"]
+        assert {r["info"]["status"] for r in runs} == {"FINISHED"}
+        for run in runs:
+            metrics = {m["key"] for m in run["data"]["metrics"]}
+            assert {"test_accuracy", "val_accuracy", "train_seconds"} <= metrics
+            artifacts = rest(base, f"artifacts/list?run_id={run['info']['run_id']}&path=plots")["files"]
+            assert {a["path"] for a in artifacts} == {"plots/confusion_matrix.png", "plots/learning_curves.png"}
+    assert not (tmp_path / "results" / "mlflow.db").exists()  # nothing went to the local default store
+    report = json.loads((tmp_path / "results" / "models" / "mlp" / "polarity" / "seed0" / "metrics.json").read_text())
+    assert report["run_id"] in {r["info"]["run_id"] for r in runs}
+
+
+def test_a_refused_tracking_server_is_retried_then_named():
+    uri = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"cannot reach the MLflow tracking server at {uri}.*mlflow server"):
+        with tracking.training_run(uri, "unused", "toy", "mlp-seed0", {}, {}, server_wait_s=2):
+            pass
+    assert 1.5 < time.monotonic() - started < 30  # it did retry, with backoff, for about server_wait_s
