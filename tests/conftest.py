@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -99,6 +100,20 @@ def tracking_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return uri, artifacts
 
 
+def dry_run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
+    """`snakemake -n` of the repository's workflow in workdir: its default config plus --config overrides.
+
+    The default config's relative `registry` resolves against the workflow's folder, as for a user who
+    runs the workflow from another directory.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(workdir),
+         "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
+         *(["--config", *config] if config else [])],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the repository's workflow in workdir with workdir/config.yaml."""
     return subprocess.run(
@@ -148,7 +163,13 @@ def finished_workflow(tmp_path_factory) -> tuple[Path, subprocess.CompletedProce
                           "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment"},
                           "split": {"method": "column", "column": "part"}}}
     tiny_config(workdir, ["digits", "polarity", "reviews"], custom)
+    (workdir / "mirror-before.json").write_text(json.dumps(tree_state(workdir / "mirror")))
     return workdir, snakemake(workdir, "--cores", "2")
+
+
+def tree_state(folder: Path) -> dict[str, list[int]]:
+    """Every path under folder with its size and modification time, to show that nothing wrote there."""
+    return {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.rglob("*"))}
 
 
 def free_port() -> int:

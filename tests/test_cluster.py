@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from conftest import REPO
+from conftest import dry_run
 
 from seqsuite.cluster import STEP_LIMITS, job_resources
 
@@ -55,13 +52,7 @@ def test_features_and_report_never_ask_for_a_gpu_and_training_needs_more_than_do
 
 
 def test_workflow_rules_declare_these_resources(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
-         "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
-         "--config", f"registry={REPO / 'config' / 'datasets.yaml'}", "datasets=[mr]", "seeds=[0]",
-         "device=cuda", "threads={extract_features: 2, train: 3}"],
-        capture_output=True, text=True, timeout=120,
-    )
+    result = dry_run(tmp_path, "datasets=[mr]", "seeds=[0]", "device=cuda", "threads={extract_features: 2, train: 3}")
     assert result.returncode == 0, result.stderr
     jobs = result.stdout.split("\nrule ")
     train = [j for j in jobs if j.startswith("train_")]

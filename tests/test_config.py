@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, dry_run
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from seqsuite.config import typed_values
+from seqsuite.config import typed_by_schema
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -51,12 +50,18 @@ def test_unknown_hyperparameter_is_named():
         check(config)
 
 
-def test_command_line_strings_get_their_yaml_types():
-    parsed = {"seeds": ["0", "1"], "training": {"text": {"lstm": {"lr": "0.01", "bidirectional": "false"}}},
-              "datasets": ["mr"], "data_mirror": "../shared/datasets"}
-    typed = typed_values(parsed)
-    assert typed["seeds"] == [0, 1] and typed["training"]["text"]["lstm"] == {"lr": 0.01, "bidirectional": False}
-    assert typed["datasets"] == ["mr"] and typed["data_mirror"] == "../shared/datasets"
+def test_command_line_strings_get_the_types_the_schema_expects():
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    parsed = {"seeds": ["0", "1"], "val_fraction": "0.2", "data_mirror": "null", "datasets": ["mr"],
+              "training": {"text": {"lstm": {"lr": "0.01", "bidirectional": "false", "clip_norm": "null"}}},
+              "custom_datasets": {"mine": {"kind": "text", "read": {"encoding": "1252", "text_column": "on"},
+                                           "split": {"values": {"train": "no", "test": "yes"}}}}}
+    typed = typed_by_schema(parsed, schema)
+    assert typed["seeds"] == [0, 1] and typed["val_fraction"] == 0.2 and typed["data_mirror"] is None
+    assert typed["training"]["text"]["lstm"] == {"lr": 0.01, "bidirectional": False, "clip_norm": None}
+    assert typed["datasets"] == ["mr"]
+    # strings where the schema wants strings (or says nothing) stay strings: encodings, columns, values
+    assert typed["custom_datasets"] == parsed["custom_datasets"]
 
 
 @pytest.mark.parametrize(
@@ -68,25 +73,23 @@ def test_command_line_strings_get_their_yaml_types():
     ],
 )
 def test_snakemake_fails_at_once_naming_the_bad_setting(override, expected, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
-         "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
-         "--config", f"registry={REPO / 'config' / 'datasets.yaml'}", *override],
-        capture_output=True, text=True, timeout=120,
-    )
+    result = dry_run(tmp_path, *override)
     assert result.returncode != 0
     for text in expected:
         assert text in result.stdout + result.stderr
 
 
+def test_opt_in_datasets_and_own_text_folders_can_be_selected(tmp_path):
+    own = "custom_datasets={notes: {kind: text, format: text_folders, path: /data/notes, read: {folder: .}, " \
+          "split: {method: fraction, test_fraction: 0.2}}}"
+    result = dry_run(tmp_path, "datasets=[sst2,speech_commands,imdb,notes]", "models=[lstm]", "seeds=[0]", own)
+    assert result.returncode == 0, result.stderr
+    for dataset in ("sst2", "speech_commands", "imdb", "notes"):
+        assert f"results/models/lstm/{dataset}/seed0/metrics.json" in result.stdout
+
+
 def test_command_line_lists_override_the_defaults(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
-         "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
-         "--config", f"registry={REPO / 'config' / 'datasets.yaml'}", "datasets=[mr]", "models=[mlp]",
-         "seeds=[0, 5]"],
-        capture_output=True, text=True, timeout=120,
-    )
+    result = dry_run(tmp_path, "datasets=[mr]", "models=[mlp]", "seeds=[0, 5]")
     assert result.returncode == 0, result.stderr
     assert "results/models/mlp/mr/seed5/metrics.json" in result.stdout
     assert "train_lstm" not in result.stdout and "fsdd" not in result.stdout

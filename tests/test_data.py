@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from conftest import REPO, SHARED_DATASETS, write_fsdd_like, write_mr_like, write_speech_folders, write_text_table
 
-from seqsuite.data.loaders import carve_validation, load_examples
+from seqsuite.data.loaders import carve_validation, check_splits, load_examples
 from seqsuite.data.registry import DatasetSpec, load_registry, select, spec_from_dict
 
 REGISTRY = load_registry(REPO / "config" / "datasets.yaml")
 
 
-def test_registry_declares_the_three_datasets_with_their_sources():
+def test_registry_declares_every_dataset_with_its_source():
     assert set(REGISTRY) == {"fsdd", "mr", "sst2", "speech_commands", "imdb"}
     assert REGISTRY["mr"].archive_sha256 == "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9"
     assert REGISTRY["fsdd"].url.endswith("v1.0.10.tar.gz") and REGISTRY["fsdd"].keep == ("recordings",)
@@ -164,3 +164,29 @@ def test_real_mr_has_5331_sentences_per_class_and_a_10_percent_test_split():
     frame = load_examples(REGISTRY["mr"], SHARED_DATASETS / "rt-polarity", split_seed=20051)
     assert frame["label"].value_counts().to_dict() == {"pos": 5331, "neg": 5331}
     assert (frame["split"] == "test").sum() == 1067
+
+
+def test_a_split_that_selects_nothing_names_the_dataset_and_its_settings(tmp_path):
+    write_speech_folders(tmp_path, per=6)
+    spec = spec_from_dict("tones", {"kind": "speech", "format": "speech_folders", "path": str(tmp_path),
+                                    "split": {"method": "regex", "test_regex": "never"}})
+    frame = carve_validation(load_examples(spec, tmp_path, split_seed=0), 0.2, split_seed=0)
+    with pytest.raises(ValueError, match=r"dataset 'tones': split\(s\) test hold no examples .*'test_regex': 'never'"):
+        check_splits("tones", frame, spec.split)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"format": "text_table", "read": {"file": "a.csv", "label_column": "y"}, "split": {"method": "fraction",
+          "test_fraction": 0.1}}, r"needs read.text_column"),
+        ({"format": "text_table", "read": {"text_column": "x", "label_column": "y"},
+          "split": {"method": "fraction", "test_fractoin": 0.1}}, r"needs split.test_fraction, read.file"),
+        ({"format": "text_folders", "read": {}, "split": {"method": "regex", "test_regex": "x"}},
+         r"split.method 'regex' does not fit format text_folders; use one of files, fraction"),
+    ],
+)
+def test_own_datasets_missing_read_or_split_keys_fail_when_the_registry_loads(entry, message):
+    custom = {"mine": {"kind": "text", "path": "/data/mine", **entry}}
+    with pytest.raises(ValueError, match=rf"dataset 'mine': .*{message}"):
+        load_registry(REPO / "config" / "datasets.yaml", custom)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-from conftest import tone, write_speech_folders
+from conftest import write_speech_folders
 
 from seqsuite.features import text
 from seqsuite.features.speech import AudioError, SpeechFeatureConfig, read_wav
@@ -106,6 +106,3 @@ def test_features_round_trip_through_their_folder(tmp_path):
         assert (original.tabular != again.tabular).nnz == 0
         assert np.array_equal(original.labels, again.labels)
 
-
-def test_tone_fixture_is_audible():
-    assert np.abs(tone(1, 8000, np.random.default_rng(0))).max() > 0.3

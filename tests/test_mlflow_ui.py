@@ -1,5 +1,5 @@
 """The MLflow UI in a real browser: headless Chromium, driven by Playwright, against `mlflow server`
-serving the end-to-end workflow's tracking database. Screenshots go to docs/ for the README."""
+serving the end-to-end workflow's tracking database. SEQSUITE_SCREENSHOTS=docs refreshes docs/'s screenshots."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def page(mlflow_server):
         browser.close()
 
 
-def test_runs_table_shows_every_run_and_a_run_shows_its_curves_and_model(mlflow_server, page):
+def test_runs_table_shows_every_run_and_a_run_shows_its_curves_and_model(mlflow_server, page, tmp_path):
     from playwright.sync_api import expect
 
     base, database = mlflow_server
@@ -76,8 +76,9 @@ def test_runs_table_shows_every_run_and_a_run_shows_its_curves_and_model(mlflow_
         page.get_by_role("link", name=name, exact=True).wait_for(timeout=10_000)
     shown = sorted(links.all_inner_texts())
     assert shown == names
-    (REPO / "docs").mkdir(exist_ok=True)
-    page.screenshot(path=str(REPO / "docs" / "mlflow-runs.png"))
+    # SEQSUITE_SCREENSHOTS=docs refreshes the README's screenshots; otherwise they stay in the test's folder
+    shots = REPO / "docs" if os.environ.get("SEQSUITE_SCREENSHOTS") == "docs" else tmp_path
+    page.screenshot(path=str(shots / "mlflow-runs.png"))
 
     page.get_by_role("link", name="lstm-seed0", exact=True).click()
     page.get_by_text("Logged models (1)").wait_for(timeout=60_000)
@@ -89,4 +90,4 @@ def test_runs_table_shows_every_run_and_a_run_shows_its_curves_and_model(mlflow_
     page.get_by_placeholder("Search metric charts").fill("val_accuracy")
     page.get_by_text("val_accuracy", exact=True).first.wait_for(timeout=30_000)  # the per-epoch curve
     expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=30_000)  # val_ and best_val_accuracy
-    page.screenshot(path=str(REPO / "docs" / "mlflow-run-metrics.png"))
+    page.screenshot(path=str(shots / "mlflow-run-metrics.png"))

@@ -65,3 +65,21 @@ def test_unknown_model_and_readout_list_the_valid_ones():
         build_model("gru", SPEECH, ArchitectureConfig())
     with pytest.raises(ValueError, match="unknown readout 'first'; valid readouts are last, mean, max"):
         build_model("rnn", SPEECH, ArchitectureConfig(readout="first"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_padding_invariance_and_a_training_step_on_cuda(cell):
+    cuda = torch.device("cuda")
+    model = build_model(cell, TEXT, ArchitectureConfig(hidden_size=8, embedding_dim=4, readout="mean")).to(cuda)
+    seqs = sequences(TEXT)
+    batch = pad_sequence(seqs, batch_first=True).to(cuda)
+    lengths = torch.tensor([len(s) for s in seqs])  # lengths stay on the CPU, as pack_padded_sequence wants
+    model.eval()
+    together = model(batch, lengths)
+    alone = model(seqs[1][None].to(cuda), lengths[1:2])
+    torch.testing.assert_close(alone[0], together[1], rtol=1e-4, atol=1e-5)
+    model.train()
+    loss = torch.nn.functional.cross_entropy(model(batch, lengths), torch.tensor([0, 1, 2, 0], device=cuda))
+    loss.backward()
+    assert all(p.grad is not None and p.grad.is_cuda for p in model.parameters() if p.requires_grad)

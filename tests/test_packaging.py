@@ -19,7 +19,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
     conda = [d for d in env if isinstance(d, str) and not d.startswith(("python", "pip"))]
-    pip = [p for p in next(d["pip"] for d in env if isinstance(d, dict)) if p != "-e ."]
+    pip = next(d["pip"] for d in env if isinstance(d, dict))
     assert names(conda + pip) == names(project["dependencies"])
 
 

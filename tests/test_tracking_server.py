@@ -52,4 +52,4 @@ def test_a_refused_tracking_server_is_retried_then_named():
     with pytest.raises(ConnectionError, match=f"cannot reach the MLflow tracking server at {uri}.*mlflow server"):
         with tracking.training_run(uri, "unused", "toy", "mlp-seed0", {}, {}, server_wait_s=2):
             pass
-    assert 1.5 < time.monotonic() - started < 30  # it did retry, with backoff, for about server_wait_s
+    assert 2 <= time.monotonic() - started < 30  # it kept retrying, with backoff, for server_wait_s

@@ -4,13 +4,14 @@ MLP/RNN/LSTM, MLflow and the report; and the failures a user meets first."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import mlflow
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, snakemake, tiny_config, tiny_registry
+from conftest import REPO, snakemake, tiny_config, tiny_registry, tree_state
 
 MODELS = ("mlp", "rnn", "lstm")
 
@@ -80,11 +81,22 @@ def test_report_links_runs_and_snakemake_report_builds(finished_workflow):
 
 
 @pytest.mark.slow
+def test_a_changed_hyperparameter_reruns_only_the_runs_it_affects(finished_workflow):
+    workdir, _ = finished_workflow
+    result = snakemake(workdir, "--cores", "1", "-n", "--config", "training={text: {lstm: {lr: 0.005}}}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.MULTILINE))
+    assert jobs == {"train_lstm", "report", "all"}
+    assert "results/models/lstm/polarity/seed0" in result.stdout and "lstm/digits" not in result.stdout
+
+
+@pytest.mark.slow
 def test_second_run_finds_nothing_to_do_and_mirror_is_untouched(finished_workflow):
     workdir, _ = finished_workflow
     result = snakemake(workdir, "--cores", "2", "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
-    assert not any(p.name.startswith(".") for p in (workdir / "mirror").rglob("*"))
+    before = json.loads((workdir / "mirror-before.json").read_text())
+    assert tree_state(workdir / "mirror") == before and len(before) > 40
 
 
 def test_tampered_mirror_fails_naming_both_checksums_and_leaves_no_dataset(tmp_path):

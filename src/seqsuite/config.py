@@ -2,33 +2,77 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 import yaml
 
-_SCALARS = (bool, int, float, type(None))
+T = TypeVar("T")
+_PARSED_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
 
 
-def typed_values(value: Any) -> Any:
-    """Give strings inside lists and mappings their YAML type ('3' -> 3, 'true' -> True).
+def typed_by_schema(value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """Give a string its YAML type ('3' -> 3) where the JSON schema expects a number, boolean or null.
 
-    `snakemake --config 'seeds=[0, 1]'` parses nested values with YAML's BaseLoader, which keeps
-    every one a string; this restores the types a config file would have had.
+    `snakemake --config 'seeds=[0, 1]'` parses nested values with YAML's BaseLoader, which keeps every
+    one a string; this restores the types a config file would have had, and leaves strings the schema
+    wants as strings (labels, file names, encodings) alone.
     """
+    root = root or schema
+    schema = _resolve(schema, root)
     if isinstance(value, dict):
-        return {key: _typed_leaf(item) for key, item in value.items()}
+        return {key: typed_by_schema(item, _property_schema(schema, key, root), root) for key, item in value.items()}
     if isinstance(value, list):
-        return [_typed_leaf(item) for item in value]
-    return value
-
-
-def _typed_leaf(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return typed_values(value)
-    if isinstance(value, str):
+        return [typed_by_schema(item, _resolve(schema.get("items", {}), root), root) for item in value]
+    if isinstance(value, str) and "null" in _types(schema) and value in ("null", "~"):
+        return None
+    if isinstance(value, str) and _wants_scalar(schema):
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
             return value
-        return parsed if isinstance(parsed, _SCALARS) and value.strip() != "" else value
+        wanted = tuple(_PARSED_TYPES[t] for t in _types(schema) if t in _PARSED_TYPES)
+        return parsed if wanted and isinstance(parsed, wanted) and not isinstance(parsed, str) else value
     return value
+
+
+def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local $ref (#/$defs/...) and merge allOf parts."""
+    if not isinstance(schema, dict):
+        return {}
+    if "$ref" in schema:
+        target = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**_resolve(target, root), **{k: v for k, v in schema.items() if k != "$ref"}}
+    for part in schema.get("allOf", ()):
+        resolved = _resolve(part, root)
+        properties = dict(resolved.get("properties", {}))
+        # a key listed as {} (so that additionalProperties: false allows it) keeps the allOf part's type
+        properties.update({k: v for k, v in schema.get("properties", {}).items() if v or k not in properties})
+        schema = {**resolved, **schema, "properties": properties}
+    return schema
+
+
+def _property_schema(schema: dict[str, Any], key: str, root: dict[str, Any]) -> dict[str, Any]:
+    named = schema.get("properties", {}).get(key)
+    if named is not None:
+        return _resolve(named, root)
+    extra = schema.get("additionalProperties")
+    return _resolve(extra, root) if isinstance(extra, dict) else {}
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    declared = schema.get("type", [])
+    return [declared] if isinstance(declared, str) else list(declared)
+
+
+def _wants_scalar(schema: dict[str, Any]) -> bool:
+    types = _types(schema)
+    return bool(types) and not set(types) & {"string", "object", "array"} and bool(set(types) & set(_PARSED_TYPES))
+
+
+def from_config(cls: type[T], values: dict[str, Any]) -> T:
+    """Build a dataclass from the keys of a config section that it has, ignoring the others."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from seqsuite.config import from_config
 from seqsuite.data.download import fetch_dataset
-from seqsuite.data.loaders import SPLITS, carve_validation, load_examples
+from seqsuite.data.loaders import SPLITS, carve_validation, check_splits, load_examples
 from seqsuite.data.registry import spec_from_dict
 from seqsuite.features.speech import SpeechFeatureConfig
 from seqsuite.features.store import (
@@ -76,6 +77,7 @@ def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir:
     torch.set_num_threads(threads)
     spec = spec_from_dict(entry.pop("name"), entry)
     frame = carve_validation(load_examples(spec, dataset_dir, split_seed), val_fraction, split_seed)
+    check_splits(spec.name, frame, spec.split)
     if spec.kind == "speech":
         features = build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
     else:
@@ -86,8 +88,6 @@ def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir:
         settings=settings,
         source=fetched["url"],
         manifest_sha256=fetched["manifest_sha256"],
-        licence=spec.licence,
-        citation=spec.citation,
     )
     save_features(features, out_dir)
     log.info("%s: %s", spec.name, {k: v for k, v in features.meta.items() if k.startswith("n_")})
@@ -142,8 +142,8 @@ def fit_model(features: FeatureSet, model_name: str, seed: int, hyperparameters:
     inputs = InputSpec(n_classes=len(meta["labels"]), vocab_size=meta["vocab_size"],
                        sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
                        pad_index=meta["pad_index"])
-    model = build_model(model_name, inputs, ArchitectureConfig.from_dict(hyperparameters))
-    optim = OptimConfig.from_dict(hyperparameters)
+    model = build_model(model_name, inputs, from_config(ArchitectureConfig, hyperparameters))
+    optim = from_config(OptimConfig, hyperparameters)
     data = _model_data(model_name, features)
     try:
         fitted = fit(model, data["train"], data["val"], optim, seed, device, on_epoch=on_epoch)
@@ -155,7 +155,7 @@ def fit_model(features: FeatureSet, model_name: str, seed: int, hyperparameters:
 
 
 def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any],
-          outputs: dict[str, Path], device: str, threads: int, tracking: dict[str, Any],
+          outputs: dict[str, str], device: str, threads: int, tracking: dict[str, Any],
           rule: str, workflow_dir: Path) -> None:
     """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
     from seqsuite import tracking as mlflow_tracking
@@ -205,8 +205,8 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     log.info("%s %s seed %d: test accuracy %.4f", dataset, model_name, seed, results["test"]["accuracy"])
 
 
-def report(metrics: list[str], predictions: list[str], feature_metas: list[str], html: Path,
-           summary: Path, tracking_uri: str) -> None:
+def report(metrics: list[str], predictions: list[str], feature_metas: list[str], credits: dict[str, dict[str, str]],
+           html: Path, summary: Path, tracking_uri: str) -> None:
     """Write the comparison report and the long-form summary table, run ids linked to the MLflow UI."""
     from seqsuite.report import MLFLOW_UI, write_report
 
@@ -214,8 +214,8 @@ def report(metrics: list[str], predictions: list[str], feature_metas: list[str],
     for path in feature_metas:
         meta = json.loads(Path(path).read_text())
         dataset_info[meta["dataset"]] = {
-            key: meta[key] for key in ("kind", "licence", "citation", "n_train", "n_val", "n_test")
-        } | {"n_classes": len(meta["labels"])}
+            key: meta[key] for key in ("kind", "n_train", "n_val", "n_test")
+        } | {"n_classes": len(meta["labels"])} | credits[meta["dataset"]]
     # a tracking server serves its own UI; an SQLite store is browsed with `mlflow ui` on its default port
     ui = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else MLFLOW_UI
     write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary, ui)

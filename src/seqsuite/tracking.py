@@ -70,14 +70,15 @@ def wait_for_server(uri: str, timeout_s: float) -> None:
                 problem = f"HTTP {response.status}"
         except OSError as error:  # refused, unreachable, timed out, HTTP errors
             problem = str(error)
-        if time.monotonic() + pause > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise ConnectionError(
                 f"cannot reach the MLflow tracking server at {uri} ({tries} tries over {timeout_s:.0f} s; "
                 f"last: {problem}). Start it, e.g. `mlflow server --host 0.0.0.0 --port 5000 "
                 "--backend-store-uri sqlite:///mlflow.db`, or point mlflow.tracking_uri in config/config.yaml "
                 "at a running server (or at sqlite:///results/mlflow.db)."
             )
-        time.sleep(pause)
+        time.sleep(min(pause, remaining))  # the last try comes at the deadline, not before it
         pause = min(pause * 2, 10.0)
 
 

@@ -6,8 +6,8 @@ import copy
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -32,11 +32,6 @@ class OptimConfig:
     patience: int = 3
     clip_norm: float | None = 1.0
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> OptimConfig:
-        """Pick this dataclass's keys out of a model's config section."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 class Batches(Protocol):

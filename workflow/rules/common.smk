@@ -1,16 +1,23 @@
 import os
+import sys
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
 
 from snakemake.utils import validate
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # seqsuite from this checkout, installed or not
+
 from seqsuite.cluster import job_resources
-from seqsuite.config import typed_values
+from seqsuite.config import typed_by_schema
 from seqsuite.data.registry import load_registry, select
 
 
-config.update(typed_values(config))
+SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
+config.update(typed_by_schema(config, SCHEMA))
 validate(config, schema="../schemas/config.schema.yaml")
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
@@ -19,7 +26,13 @@ os.environ.setdefault(
     "SEQSUITE_INVOCATION", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 )
 
-REGISTRY = load_registry(config["registry"], config["custom_datasets"])
+def registry_path():
+    """config's registry, relative to the working directory or else to the workflow's folder."""
+    path = Path(config["registry"])
+    return path if path.is_absolute() or path.exists() else Path(workflow.basedir) / path
+
+
+REGISTRY = load_registry(registry_path(), config["custom_datasets"])
 DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
 
 
@@ -33,9 +46,21 @@ def get_final_output():
     return ["results/report/index.html", "results/report/summary.csv"]
 
 
-def dataset_entry(wildcards):
-    """The registry entry of a dataset, as plain data for params."""
-    return asdict(DATASETS[wildcards.dataset])
+# What each step reads of a registry entry: a step reruns only when its own part changes (a new
+# citation reruns the report, not the download; a new split reruns features, not the download).
+IDENTITY = ("name", "kind", "format", "url", "path")
+DOWNLOAD_FIELDS = (*IDENTITY, "archive_sha256", "archive_md5", "archive_root", "keep", "mirror_dir", "manifest_sha256")
+READING_FIELDS = (*IDENTITY, "read", "split")
+
+
+def registry_fields(names):
+    """An input function: the named fields of the dataset's registry entry, as plain data for params."""
+    return lambda wildcards: {k: v for k, v in asdict(DATASETS[wildcards.dataset]).items() if k in names}
+
+
+def dataset_credits():
+    """Licence and citation of every dataset in the run, for the report."""
+    return {name: {"licence": spec.licence, "citation": spec.citation} for name, spec in DATASETS.items()}
 
 
 def feature_settings(wildcards):

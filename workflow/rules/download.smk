@@ -7,7 +7,7 @@ rule download_dataset:
     benchmark:
         "results/benchmarks/download_dataset/{dataset}.tsv"
     params:
-        spec=dataset_entry,
+        spec=registry_fields(DOWNLOAD_FIELDS),
     resources:
         **job_resources("download", threads=1),
     conda:

@@ -11,7 +11,7 @@ rule extract_features:
     benchmark:
         "results/benchmarks/extract_features/{dataset}.tsv"
     params:
-        spec=dataset_entry,
+        spec=registry_fields(READING_FIELDS),
         settings=feature_settings,
         split_seed=config["split_seed"],
         val_fraction=config["val_fraction"],

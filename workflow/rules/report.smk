@@ -18,6 +18,8 @@ rule report:
         "logs/report/report.log",
     benchmark:
         "results/benchmarks/report/report.tsv"
+    params:
+        credits=dataset_credits(),
     resources:
         **job_resources("report", threads=1),
     conda:

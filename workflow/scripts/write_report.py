@@ -1,6 +1,10 @@
 """Snakemake adapter: write the comparison report and summary.csv."""
 
+import sys
 from pathlib import Path
+
+# seqsuite from this checkout, also where it is not pip-installed (e.g. in `--sdm conda` environments)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from seqsuite.pipeline import logged_step, report
 
@@ -10,6 +14,7 @@ with logged_step(snakemake.log[0]):
         metrics=list(snakemake.input.metrics),
         predictions=list(snakemake.input.predictions),
         feature_metas=list(snakemake.input.features),
+        credits=dict(snakemake.params.credits),
         html=Path(snakemake.output.html),
         summary=Path(snakemake.output.summary),
         tracking_uri=snakemake.config["mlflow"]["tracking_uri"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import io
@@ -173,10 +174,13 @@ def _extract(archive: Path, target: Path, url: str) -> None:
                 zipped.extractall(target)
     except tarfile.FilterError as error:
         raise DownloadError(f"refusing unsafe member in archive {url}: {error}") from error
-    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+    except (tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError) as error:
         raise DownloadError(
-            f"could not extract archive {url}: {error}; it is truncated or corrupt, delete it and re-download"
+            f"could not extract archive {url}: {error}; it is truncated or corrupt: rerun to download it again"
         ) from error
+    except OSError as error:  # disk full, permissions: the archive may be fine
+        raise DownloadError(f"could not extract archive {url} into {target}: {error}; free space or fix "
+                            "permissions there, then rerun") from error
 
 
 def _keep_paths(spec: DatasetSpec, extracted: Path, staging: Path) -> None:
@@ -240,14 +244,21 @@ def _fill(spec: DatasetSpec, mirror: str | None, dest: Path, staging: Path, work
     return _copy_folder(spec.name, Path(mirror).expanduser() / folder, dest, staging, fix)
 
 
+def _manifest_fix(spec: DatasetSpec) -> str:
+    """What to do about a manifest mismatch, by where the files came from."""
+    if spec.path is not None:
+        return f"the files under {spec.path} changed; restore them, or update (or drop) this dataset's manifest_sha256"
+    return ("the download is corrupt or the mirror holds a different version; rerun to download again, "
+            "or point data_mirror at a copy of the registry's version")
+
+
 def _verify_manifest(spec: DatasetSpec, staging: Path, source: str) -> str:
     """The manifest sha256 of staging; raises DownloadError if it differs from spec.manifest_sha256."""
     actual = manifest_sha256(staging)
     if spec.manifest_sha256 and actual != spec.manifest_sha256.lower():
         raise DownloadError(
             f"dataset {spec.name!r} from {source}: manifest sha256 is {actual}, expected "
-            f"{spec.manifest_sha256}; the download is corrupt or the mirror holds a different version; "
-            "delete it and re-download or fix data_mirror"
+            f"{spec.manifest_sha256}; {_manifest_fix(spec)}"
         )
     return actual
 

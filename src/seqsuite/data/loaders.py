@@ -38,6 +38,17 @@ def load_examples(spec: DatasetSpec, root: Path, split_seed: int) -> pd.DataFram
     return frame.reset_index(drop=True)
 
 
+def check_splits(name: str, frame: pd.DataFrame, split: dict) -> None:
+    """Every split must hold examples; an empty one names the dataset and its split settings."""
+    counts = frame["split"].value_counts()
+    empty = [s for s in SPLITS if counts.get(s, 0) == 0]
+    if empty:
+        raise ValueError(
+            f"dataset {name!r}: split(s) {', '.join(empty)} hold no examples ({counts.to_dict()}); "
+            f"check its split settings {split} (and val_fraction)"
+        )
+
+
 def carve_validation(frame: pd.DataFrame, val_fraction: float, split_seed: int) -> pd.DataFrame:
     """Move a stratified fraction of the training examples to a 'val' split, unless the data has its own."""
     if (frame["split"] == "val").any():

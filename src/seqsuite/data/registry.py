@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 
-KINDS = ("text", "speech")
 FORMATS = {
     "text_lines": "text",
     "text_table": "text",
@@ -16,6 +15,18 @@ FORMATS = {
     "speech_files": "speech",
     "speech_folders": "speech",
 }
+
+# What each format needs under `read`, and which split methods it takes (with their required keys).
+READ_KEYS = {"text_lines": ("files",), "text_table": ("text_column", "label_column"), "speech_files": ("label_regex",)}
+SPLIT_METHODS = {
+    "text_lines": ("fraction",),
+    "text_table": ("files", "column", "fraction"),
+    "text_folders": ("files", "fraction"),
+    "speech_files": ("regex", "list", "fraction"),
+    "speech_folders": ("regex", "list", "fraction"),
+}
+SPLIT_KEYS = {"regex": ("test_regex",), "list": ("test_list",), "fraction": ("test_fraction",),
+              "files": ("files",), "column": ("column",)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,26 @@ class DatasetSpec:
             raise ValueError(f"dataset {self.name!r}: give either 'url' (to download) or 'path' (a local folder)")
 
 
+def check_reading(spec: DatasetSpec) -> None:
+    """The read and split settings the format needs are there; a gap names the dataset, key and choices."""
+    missing = [f"read.{key}" for key in READ_KEYS.get(spec.format, ()) if key not in spec.read]
+    method = spec.split.get("method")
+    methods = SPLIT_METHODS[spec.format]
+    if method not in methods:
+        raise ValueError(
+            f"dataset {spec.name!r}: split.method {method!r} does not fit format {spec.format}; "
+            f"use one of {', '.join(methods)} (see config/README.md)"
+        )
+    missing += [f"split.{key}" for key in SPLIT_KEYS[method] if key not in spec.split]
+    if spec.format == "text_table" and method != "files" and "file" not in spec.read:
+        missing.append("read.file")
+    if missing:
+        raise ValueError(
+            f"dataset {spec.name!r}: format {spec.format} with split.method {method} needs "
+            f"{', '.join(missing)}; add them to its entry (see config/README.md)"
+        )
+
+
 def spec_from_dict(name: str, entry: dict[str, Any]) -> DatasetSpec:
     """Build a DatasetSpec from one registry or config entry."""
     known = set(DatasetSpec.__dataclass_fields__) - {"name"}
@@ -75,7 +106,10 @@ def load_registry(path: str | Path, custom: dict[str, dict[str, Any]] | None = N
         if name in entries:
             raise ValueError(f"custom dataset {name!r} has the name of a registry dataset; rename it")
     entries.update(custom or {})
-    return {name: spec_from_dict(name, entry) for name, entry in entries.items()}
+    specs = {name: spec_from_dict(name, entry) for name, entry in entries.items()}
+    for spec in specs.values():
+        check_reading(spec)
+    return specs
 
 
 def select(registry: dict[str, DatasetSpec], names: list[str]) -> list[DatasetSpec]:

@@ -14,8 +14,6 @@ from scipy import sparse
 from seqsuite.data.loaders import SPLITS
 from seqsuite.features import speech, text
 
-FILES = ("sequences.npz", "tabular.npz", "meta.json")
-
 
 @dataclass
 class SplitFeatures:

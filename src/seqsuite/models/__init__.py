@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -25,11 +24,6 @@ class ArchitectureConfig:
     embedding_dim: int = 128
     dropout: float = 0.0
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ArchitectureConfig:
-        """Pick this dataclass's keys out of a model's config section."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -55,7 +49,8 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(input_dim, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # (B, D) -> (B, n_classes)
+        """Logits (B, n_classes) for inputs (B, D)."""
+        return self.net(x)
 
 
 class RecurrentClassifier(nn.Module):

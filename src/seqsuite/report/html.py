@@ -129,8 +129,9 @@ def links_note(runs: list[dict[str, Any]], mlflow_ui: str) -> str:
     if not any(run.get("experiment_id") not in (None, "") for run in runs):
         return "Run ids are MLflow run ids; they are not linked because no run recorded its experiment_id."
     return (
-        f"Run ids link to their MLflow runs at {mlflow_ui}; the links work while `mlflow ui` serves the "
-        "tracking store there (e.g. `mlflow ui --backend-store-uri sqlite:///results/mlflow.db`)."
+        f"Run ids link to their MLflow runs at {mlflow_ui}; the links work while the MLflow UI serves the "
+        "tracking store there: a tracking server serves its own, and for an SQLite store run "
+        "`mlflow ui --backend-store-uri <the config's mlflow.tracking_uri>`."
     )
 
 

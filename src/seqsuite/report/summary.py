@@ -9,7 +9,7 @@ import pandas as pd
 
 from seqsuite.report.stats import Comparison, t_interval
 
-SPLITS = ("val", "test")
+REPORTED_SPLITS = ("val", "test")
 METRICS = ("accuracy", "macro_f1", "loss")
 COSTS = ("train_seconds", "n_params")  # reported once per run, under split "test"
 COLUMNS = ["dataset", "model", "seed", "split", "metric", "value"]
@@ -23,7 +23,7 @@ def missing_keys(run: dict[str, Any]) -> list[str]:
     missing = [key for key in REQUIRED_KEYS if key not in run]
     metrics = run.get("metrics")
     if isinstance(metrics, dict):
-        for split in SPLITS:
+        for split in REPORTED_SPLITS:
             values = metrics.get(split)
             if not isinstance(values, dict):
                 missing.append(f"metrics.{split}")
@@ -39,7 +39,7 @@ def summary_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
         if gaps := missing_keys(run):
             raise ValueError(f"run {run_key(run)} lacks required keys {gaps}")
         key = {"dataset": str(run["dataset"]), "model": str(run["model"]), "seed": int(run["seed"])}
-        for split in SPLITS:
+        for split in REPORTED_SPLITS:
             for metric in METRICS:
                 value = run["metrics"][split][metric]
                 rows.append({**key, "split": split, "metric": metric, "value": _number(value)})
