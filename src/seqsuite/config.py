@@ -47,9 +47,7 @@ def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
         schema = {**_resolve(target, root), **{k: v for k, v in schema.items() if k != "$ref"}}
     for part in schema.get("allOf", ()):
         resolved = _resolve(part, root)
-        properties = dict(resolved.get("properties", {}))
-        # a key listed as {} (so that additionalProperties: false allows it) keeps the allOf part's type
-        properties.update({k: v for k, v in schema.get("properties", {}).items() if v or k not in properties})
+        properties = {**resolved.get("properties", {}), **schema.get("properties", {})}
         schema = {**resolved, **schema, "properties": properties}
     return schema
 
