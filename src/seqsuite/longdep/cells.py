@@ -1,0 +1,110 @@
+"""Recurrent cells written out step by step, so that every hidden state and gate can be read and differentiated.
+
+GatedLSTMCell follows the equations of Hochreiter & Schmidhuber (1997) with the forget gate of Gers,
+Schmidhuber & Cummins (2000), in PyTorch's gate order (input, forget, candidate, output):
+
+    i_t = σ(W_i x_t + U_i h_{t-1} + b_i)      input gate: what enters the cell
+    f_t = σ(W_f x_t + U_f h_{t-1} + b_f)      forget gate: what the cell keeps (1 without a forget gate)
+    g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)   candidate content
+    o_t = σ(W_o x_t + U_o h_{t-1} + b_o)      output gate: what the cell shows
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t           the cell state: an additive path through time
+    h_t = o_t ⊙ tanh(c_t)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+class GatedLSTMCell(nn.Module):
+    """One LSTM layer, one step at a time; forget_gate=False gives the 1997 cell (f_t = 1)."""
+
+    def __init__(self, input_size: int, hidden_size: int, forget_gate: bool = True) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.forget_gate = forget_gate
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))  # W: (4H, D)
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))  # U: (4H, H)
+        self.bias = nn.Parameter(torch.zeros(4 * hidden_size))  # b_ih + b_hh: (4H,)
+        bound = hidden_size**-0.5
+        nn.init.uniform_(self.weight_ih, -bound, bound)
+        nn.init.uniform_(self.weight_hh, -bound, bound)
+
+    @classmethod
+    def from_lstm(cls, lstm: nn.LSTM) -> GatedLSTMCell:
+        """The first layer of a unidirectional nn.LSTM, with its trained weights."""
+        if lstm.bidirectional or lstm.proj_size:
+            raise ValueError("GatedLSTMCell reads a unidirectional nn.LSTM without projections")
+        cell = cls(lstm.input_size, lstm.hidden_size)
+        with torch.no_grad():
+            cell.weight_ih.copy_(lstm.weight_ih_l0)
+            cell.weight_hh.copy_(lstm.weight_hh_l0)
+            if lstm.bias:
+                cell.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+        return cell
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One step: x (B, D), state (h, c) each (B, H) -> new h, new c and the gates, each (B, H)."""
+        h, c = state
+        pre = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias  # (B, 4H)
+        i, f, g, o = pre.chunk(4, dim=1)
+        i, g, o = torch.sigmoid(i), torch.tanh(g), torch.sigmoid(o)
+        f = torch.sigmoid(f) if self.forget_gate else torch.ones_like(c)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return h, c, {"input": i, "forget": f, "output": o}
+
+
+class TanhRNNCell(nn.Module):
+    """h_t = tanh(W x_t + U h_{t-1} + b): the plain RNN, one step at a time."""
+
+    def __init__(self, rnn: nn.RNN) -> None:
+        super().__init__()
+        if rnn.bidirectional or rnn.nonlinearity != "tanh":
+            raise ValueError("TanhRNNCell reads a unidirectional tanh nn.RNN")
+        self.hidden_size = rnn.hidden_size
+        self.weight_ih = nn.Parameter(rnn.weight_ih_l0.detach().clone())
+        self.weight_hh = nn.Parameter(rnn.weight_hh_l0.detach().clone())
+        bias = rnn.bias_ih_l0 + rnn.bias_hh_l0 if rnn.bias else torch.zeros(rnn.hidden_size)
+        self.bias = nn.Parameter(bias.detach().clone())
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+        """One step: x (B, D), state (h,) with h (B, H) -> new h."""
+        (h,) = state
+        return torch.tanh(x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias), {}
+
+
+def unroll(cell: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Run a cell over x (B, T, D): every hidden state h_1..h_T (each (B, H)) and the gates stacked (B, T, H)."""
+    batch = x.shape[0]
+    h = x.new_zeros(batch, cell.hidden_size)
+    c = x.new_zeros(batch, cell.hidden_size)
+    hidden, gates = [], {}
+    for t in range(x.shape[1]):
+        if isinstance(cell, GatedLSTMCell):
+            h, c, step_gates = cell(x[:, t], (h, c))
+        else:
+            h, step_gates = cell(x[:, t], (h,))
+        hidden.append(h)
+        for name, value in step_gates.items():
+            gates.setdefault(name, []).append(value)
+    return hidden, {name: torch.stack(values, dim=1) for name, values in gates.items()}
+
+
+def hidden_gradient_norms(cell: nn.Module, head: nn.Module, x: torch.Tensor,
+                          loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """‖∂L/∂h_t‖ for every step t, averaged over the batch: (T,); the readout sees only h_T.
+
+    Index T - 1 - d is the state d steps before the output (distance d), so a gradient that vanishes
+    over time falls off towards index 0.
+    """
+    hidden, _ = unroll(cell, x)
+    for h in hidden:
+        h.retain_grad()
+    loss(head(hidden[-1])).backward()
+    return torch.stack([h.grad.norm(dim=1).mean() for h in hidden]).detach()
