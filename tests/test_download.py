@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import subprocess
 import tarfile
 import threading
@@ -16,12 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, SHARED_DATASETS, free_port
 
 from seqsuite.data.download import DownloadError, fetch_dataset, listing_links, manifest_sha256
 from seqsuite.data.registry import DatasetSpec
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TOY_FILES = {"data/a.txt": b"alpha\n", "data/sub/b.txt": b"beta\n", "data/sub/x/c.bin": bytes(range(256))}
 EXTRA_FILES = {"README": b"not kept\n", "data/PROVENANCE.md": b"# ignored by the manifest\n"}
 
@@ -102,13 +100,6 @@ def leftovers(parent: Path) -> list[str]:
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Every path under folder with its size and mtime."""
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
-
-
-def closed_port() -> int:
-    """A local TCP port with nothing listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_manifest_matches_shell_pipeline(tmp_path: Path) -> None:
@@ -304,7 +295,7 @@ def test_listing_links_skip_parent_absolute_and_query_links() -> None:
 
 
 def test_no_network_and_no_mirror(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/x.tar.gz"
+    url = f"http://127.0.0.1:{free_port()}/x.tar.gz"
     with pytest.raises(DownloadError) as caught:
         fetch_dataset(toy_spec(url), tmp_path / "toy")
     assert url in str(caught.value) and "data_mirror" in str(caught.value)
