@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 
 T = TypeVar("T")
 _RETRY_SECONDS = 120.0
+SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -82,7 +83,7 @@ def wait_for_server(uri: str, timeout_s: float) -> None:
         pause = min(pause * 2, 10.0)
 
 
-def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = 120.0) -> str:
+def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = SERVER_WAIT_SECONDS) -> str:
     """Connect to the tracking store (creating its tables once) and get or create an experiment."""
     mlflow.set_tracking_uri(uri)
     if _sqlite_path(uri) is None:
@@ -154,7 +155,7 @@ def training_run(
     run_name: str,
     params: dict[str, Any],
     tags: dict[str, str],
-    server_wait_s: float = 120.0,
+    server_wait_s: float = SERVER_WAIT_SECONDS,
 ) -> Iterator[RunLogger]:
     """An MLflow run that ends FINISHED, or FAILED when the block raises (a killed job included)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -9,7 +9,11 @@ import yaml
 
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # seqsuite from this checkout, installed or not
+# seqsuite from this checkout, installed or not (e.g. in `--sdm conda` environments): here, and through
+# PYTHONPATH in every job's script, which inherits this environment (sbatch exports it too)
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from seqsuite.cluster import job_resources
 from seqsuite.config import typed_by_schema

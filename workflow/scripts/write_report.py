@@ -1,10 +1,6 @@
 """Snakemake adapter: write the comparison report and summary.csv."""
 
-import sys
 from pathlib import Path
-
-# seqsuite from this checkout, also where it is not pip-installed (e.g. in `--sdm conda` environments)
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from seqsuite.pipeline import logged_step, report
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from seqsuite.data.registry import DatasetSpec
+from seqsuite.data.registry import SPLIT_METHODS, DatasetSpec
 
 SPLITS = ("train", "val", "test")
 
@@ -87,10 +87,11 @@ def _read_text_table(spec: DatasetSpec, root: Path) -> pd.DataFrame:
 
 def _read_text_folders(spec: DatasetSpec, root: Path) -> pd.DataFrame:
     """One *.txt file per example in one sub-folder per label, under one folder per split (or one for all)."""
-    if spec.split.get("method") not in ("files", "fraction"):
+    methods = SPLIT_METHODS["text_folders"]
+    if spec.split.get("method") not in methods:
         raise ValueError(
-            f"dataset {spec.name!r}: format text_folders splits by 'files' (one folder per split) or "
-            f"'fraction', not {spec.split.get('method')!r}; set split.method to one of them"
+            f"dataset {spec.name!r}: format text_folders splits by {' or '.join(map(repr, methods))}, "
+            f"not {spec.split.get('method')!r}; set split.method to one of them ('files': one folder per split)"
         )
     return _read_per_split(spec, root, lambda base: _read_label_texts(spec, base), "folder", ".")
 
