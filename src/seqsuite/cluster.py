@@ -11,6 +11,8 @@ STEP_LIMITS = {
     "features": (4096, 60),
     "train": (4096, 120),
     "report": (2048, 30),
+    "generate": (1024, 10),
+    "summarise": (2048, 30),
 }
 
 

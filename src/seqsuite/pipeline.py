@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -169,13 +168,8 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
     params = {"model": model_name, "seed": seed, "device": str(torch_device), **hyperparameters,
               **{f"features.{k}": v for k, v in meta["settings"].items()},
               **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
-    tags = {"dataset": dataset, "model": model_name, "seed": str(seed), "snakemake_rule": rule,
-            "mlflow.source.name": f"workflow/rules/train.smk ({rule})"}
-    if os.environ.get("SEQSUITE_INVOCATION"):
-        tags["snakemake_invocation"] = os.environ["SEQSUITE_INVOCATION"]
-    commit = mlflow_tracking.git_commit(workflow_dir)
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
+    tags = mlflow_tracking.run_tags(rule, "workflow/rules/train.smk", workflow_dir,
+                                    dataset=dataset, model=model_name, seed=str(seed))
     with mlflow_tracking.training_run(tracking["tracking_uri"], tracking["artifact_root"], dataset,
                                       f"{model_name}-seed{seed}", params, tags,
                                       tracking["server_wait_s"]) as logger:
@@ -206,8 +200,12 @@ def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[
 
 
 def report(metrics: list[str], predictions: list[str], feature_metas: list[str], credits: dict[str, dict[str, str]],
-           html: Path, summary: Path, tracking_uri: str) -> None:
-    """Write the comparison report and the long-form summary table, run ids linked to the MLflow UI."""
+           html: Path, summary: Path, tracking_uri: str, lab: dict[str, Any] | None = None) -> None:
+    """Write the comparison report and the long-form summary table, run ids linked to the MLflow UI.
+
+    lab, where given, holds the long-dependency lab's summary, decay, gradient_plot and gate_plot paths and
+    the settings it ran with; the report then ends with its section.
+    """
     from seqsuite.report import MLFLOW_UI, write_report
 
     dataset_info = {}
@@ -216,6 +214,14 @@ def report(metrics: list[str], predictions: list[str], feature_metas: list[str],
         dataset_info[meta["dataset"]] = {
             key: meta[key] for key in ("kind", "n_train", "n_val", "n_test")
         } | {"n_classes": len(meta["labels"])} | credits[meta["dataset"]]
+    lab_section = ""
+    if lab:
+        from seqsuite.longdep.report import lab_section as render_lab_section
+
+        lab_section = render_lab_section(pd.read_csv(lab["summary"]), pd.read_csv(lab["decay"]),
+                                         Path(lab["gradient_plot"]).read_bytes(), Path(lab["gate_plot"]).read_bytes(),
+                                         lab["settings"])
     # a tracking server serves its own UI; an SQLite store is browsed with `mlflow ui` on its default port
     ui = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else MLFLOW_UI
-    write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary, ui)
+    write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary, ui,
+                 lab_section)

@@ -109,6 +109,17 @@ def git_commit(folder: Path) -> str | None:
         return None
 
 
+def run_tags(rule: str, rules_file: str, workflow_dir: Path, **labels: str) -> dict[str, str]:
+    """A run's labels plus the rule and rules file that made it, the invocation id and the git commit."""
+    tags = {**labels, "snakemake_rule": rule, "mlflow.source.name": f"{rules_file} ({rule})"}
+    if os.environ.get("SEQSUITE_INVOCATION"):
+        tags["snakemake_invocation"] = os.environ["SEQSUITE_INVOCATION"]
+    commit = git_commit(workflow_dir)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
 class RunLogger:
     """Logs one training run's curves, results, plots, dataset and model."""
 
@@ -116,11 +127,10 @@ class RunLogger:
         self.run_id = run_id
         self.experiment_id = experiment_id
 
-    def log_epoch(self, record: dict[str, float]) -> None:
-        """Per-epoch curves, step = epoch."""
-        epoch = int(record["epoch"])
-        metrics = {k: float(v) for k, v in record.items() if k != "epoch"}
-        _retry(mlflow.log_metrics, metrics, step=epoch)
+    def log_epoch(self, record: dict[str, float], step_key: str = "epoch") -> None:
+        """Curves: the record's metrics at step record[step_key] (an epoch, or an update of the lab's runs)."""
+        metrics = {k: float(v) for k, v in record.items() if k != step_key}
+        _retry(mlflow.log_metrics, metrics, step=int(record[step_key]))
 
     def log_results(self, results: dict[str, dict[str, float]], extra: dict[str, float]) -> None:
         """Final metrics by prefix ({"test": {"accuracy": ..}} -> test_accuracy) and scalars such as train_seconds."""
@@ -131,6 +141,10 @@ class RunLogger:
         """The dataset as a run input: its source and manifest digest."""
         dataset = MetaDataset(source=HTTPDatasetSource(source), name=name, digest=manifest_sha256[:32])
         _retry(mlflow.log_input, dataset, context=context, tags={"manifest_sha256": manifest_sha256})
+
+    def log_file(self, path: Path, folder: str) -> None:
+        """A file as an artifact under folder/."""
+        _retry(mlflow.log_artifact, str(path), artifact_path=folder)
 
     def log_png(self, filename: str, png: bytes) -> None:
         """A plot, as an artifact under plots/."""

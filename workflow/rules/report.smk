@@ -1,8 +1,18 @@
+# The report's inputs depend on what an invocation asked for (see report_datasets in common.smk), which
+# only the main process knows; it is cheap, so it always runs there rather than as a cluster job.
+localrules:
+    report,
+
+
 rule report:
     input:
-        metrics=all_run_outputs("metrics"),
-        predictions=all_run_outputs("predictions"),
-        features=expand("results/features/{dataset}/meta.json", dataset=config["datasets"]),
+        metrics=report_input("metrics"),
+        predictions=report_input("predictions"),
+        features=report_features,
+        lab_summary=lab_report_input("summary"),
+        lab_decay=lab_report_input("decay"),
+        lab_gradient_plot=lab_report_input("gradient_plot"),
+        lab_gate_plot=lab_report_input("gate_plot"),
     output:
         html=report(
             "results/report/index.html",
@@ -20,6 +30,7 @@ rule report:
         "results/benchmarks/report/report.tsv"
     params:
         credits=dataset_credits(),
+        lab=lab_report_settings,
     resources:
         **job_resources("report", threads=1),
     conda:

@@ -34,11 +34,11 @@ class GatedLSTMCell(nn.Module):
         nn.init.uniform_(self.weight_hh, -bound, bound)
 
     @classmethod
-    def from_lstm(cls, lstm: nn.LSTM) -> GatedLSTMCell:
-        """The first layer of a unidirectional nn.LSTM, with its trained weights."""
+    def from_lstm(cls, lstm: nn.LSTM, forget_gate: bool = True) -> GatedLSTMCell:
+        """The first layer of a unidirectional nn.LSTM with its weights (without a forget gate, its rows go unused)."""
         if lstm.bidirectional or lstm.proj_size:
             raise ValueError("GatedLSTMCell reads a unidirectional nn.LSTM without projections")
-        cell = cls(lstm.input_size, lstm.hidden_size)
+        cell = cls(lstm.input_size, lstm.hidden_size, forget_gate).to(lstm.weight_ih_l0.dtype)
         with torch.no_grad():
             cell.weight_ih.copy_(lstm.weight_ih_l0)
             cell.weight_hh.copy_(lstm.weight_hh_l0)

@@ -58,9 +58,13 @@ def write_report(
     html_path: Path,
     summary_path: Path,
     mlflow_ui: str = MLFLOW_UI,
+    lab_section: str = "",
 ) -> None:
-    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position."""
-    if not metrics_paths:
+    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position.
+
+    lab_section is the long-dependency lab's section (HTML), added after the datasets' sections.
+    """
+    if not metrics_paths and not lab_section:
         raise ValueError("no metrics.json files given; the report needs at least one run")
     if len(predictions_paths) != len(metrics_paths):
         raise ValueError(
@@ -74,7 +78,7 @@ def write_report(
     }
     if len(predictions) != len(runs):
         raise ValueError("two metrics files describe the same (dataset, model, seed); runs must be unique")
-    page = render_report(runs, predictions, dataset_info, mlflow_ui)
+    page = render_report(runs, predictions, dataset_info, mlflow_ui, lab_section)
     summary_path, html_path = Path(summary_path), Path(html_path)
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(runs).to_csv(summary_path, index=False)

@@ -34,6 +34,7 @@ from seqsuite.report.summary import (
 
 PredictionKey = tuple[str, str, int]
 BEST_CLASS = ' class="best"'
+LAB_SECTION_ID = "long-range-dependencies"  # the id the lab's section carries (seqsuite.longdep.report)
 MLFLOW_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 UNITS = {"speech": "frames", "text": "tokens"}
 METHOD = (
@@ -67,12 +68,17 @@ def render_report(
     predictions: dict[PredictionKey, pd.DataFrame],
     dataset_info: dict[str, dict[str, Any]],
     mlflow_ui: str = MLFLOW_UI,
+    lab_section: str = "",
 ) -> str:
-    """Return the whole report as one self-contained HTML page; run ids link to the MLflow UI at mlflow_ui."""
-    if not runs:
-        raise ValueError("no runs to report on; pass at least one metrics dict")
+    """Return the whole report as one self-contained HTML page; run ids link to the MLflow UI at mlflow_ui.
+
+    lab_section, the long-dependency lab's section as HTML, follows the datasets' sections; a report may
+    hold only that section (`snakemake longdep` before any dataset run).
+    """
+    if not runs and not lab_section:
+        raise ValueError("no runs to report on; pass at least one metrics dict or the lab's section")
     summary = summary_frame(runs)
-    datasets = sorted(summary["dataset"].unique())
+    datasets = sorted(summary["dataset"].unique()) if runs else []
     missing = [name for name in datasets if name not in dataset_info]
     if missing:
         raise ValueError(f"dataset_info lacks datasets {missing}; add them to the dataset registry/config")
@@ -81,15 +87,19 @@ def render_report(
         dataset_section(name, anchors[name], runs, summary, predictions, dataset_info[name], mlflow_ui)
         for name in datasets
     ]
-    contents = "".join(f'<li><a href="#{anchors[n]}">{escape(n)}</a></li>' for n in datasets)
-    paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
+    contents = [f'<li><a href="#{anchors[n]}">{escape(n)}</a></li>' for n in datasets]
+    paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)] if runs else [
+        "No dataset runs are part of this report: `snakemake --cores 2` adds them."]
+    if lab_section:
+        sections.append(lab_section)
+        contents.append(f'<li><a href="#{LAB_SECTION_ID}">Long-range dependencies</a></li>')
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>seqsuite: MLP, RNN and LSTM classifiers compared</title>\n"
         f"<style>\n{CSS}\n</style>\n</head>\n<body>\n"
         "<h1>seqsuite: MLP, RNN and LSTM classifiers compared</h1>\n"
         + "".join(f"<p>{escape(text)}</p>\n" for text in paragraphs)
-        + f"<ul>{contents}</ul>\n"
+        + f"<ul>{''.join(contents)}</ul>\n"
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
@@ -156,9 +166,9 @@ def dataset_section(
     comparisons = compare_models(seed_accuracy(summary, dataset), own)
     unit = UNITS.get(str(info.get("kind")), "steps")
     lengths = accuracy_by_length(own, dataset, unit)
-    length_plot = _img(accuracy_by_length_png(lengths, f"{dataset}: test accuracy by input length"),
+    length_plot = img_tag(accuracy_by_length_png(lengths, f"{dataset}: test accuracy by input length"),
                        f"Accuracy by input length, {dataset}") if not lengths.empty else ""
-    curves = _img(learning_curves_png(runs, dataset), f"Learning curves, {dataset}")
+    curves = img_tag(learning_curves_png(runs, dataset), f"Learning curves, {dataset}")
     table = table_html(model_table(summary, dataset), _run_links(runs, dataset, mlflow_ui), best)
     return (
         f'<section id="{escape(anchor)}">\n<h2>{escape(dataset)}</h2>\n'
@@ -169,7 +179,7 @@ def dataset_section(
         f"equal-count buckets by length in {unit}; accuracy is pooled over seeds.</p>\n{length_plot}\n"
         f"<h3>Learning curves</h3>\n{curves}\n"
         f"<h3>Confusion matrix of the best model ({escape(best)}, seed {key[2]}, "
-        f"highest validation accuracy)</h3>\n{_img(matrix, f'Confusion matrix, {caption}')}\n</section>"
+        f"highest validation accuracy)</h3>\n{img_tag(matrix, f'Confusion matrix, {caption}')}\n</section>"
     )
 
 
@@ -258,7 +268,7 @@ def _field(info: dict[str, Any], name: str) -> str:
     return DASH if value in (None, "") else escape(str(value))
 
 
-def _img(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
     """Return an <img> tag embedding PNG bytes as a base64 data URI."""
     data = base64.b64encode(png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'

@@ -1,0 +1,260 @@
+"""Long-dependency lab: its models, training loop, measurements, tables, findings and report section."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqsuite.longdep.cells import GatedLSTMCell, unroll
+from seqsuite.longdep.lab import (
+    OPEN_FORGET_BIAS,
+    TASK_SPECS,
+    LabConfig,
+    aligned_probe,
+    build_lab_model,
+    explicit_cell,
+    gate_means,
+    gradient_norms,
+    marker_positions,
+    train_lab,
+)
+from seqsuite.longdep.pipeline import generate_data, load_data, summarise, train_run
+from seqsuite.longdep.report import lab_section
+from seqsuite.longdep.summary import (
+    GRADIENT_COLUMNS,
+    SUMMARY_COLUMNS,
+    decay_rates,
+    gradient_sentence,
+    largest_solved,
+    solved_table,
+    solving_sentence,
+)
+from seqsuite.longdep.tasks import generate
+from seqsuite.report import write_report
+from seqsuite.training import NonFiniteLossError
+
+CONFIG = LabConfig(hidden_size=16, mlp_hidden_sizes=(32,), lr=0.01, clip_norm=1.0, forget_bias=1.0,
+                   batch_size=32, max_updates=400, eval_every=50)
+SIZES = {"train": 2000, "val": 200, "test": 200}
+
+
+def tensors(task: str, length: int, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    arrays = generate(task, length, seed, SIZES)
+    return {s: (torch.from_numpy(arrays[f"{s}_x"]), torch.from_numpy(arrays[f"{s}_y"])) for s in SIZES}
+
+
+def forget_rows(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    lstm, h = model.recurrent, model.recurrent.hidden_size
+    return {name: getattr(lstm, name)[h:2 * h].detach().clone()
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+
+
+def test_lstm_variants_start_with_their_forget_bias():
+    torch.manual_seed(0)
+    bias = {name: forget_rows(build_lab_model(name, 10, 2, 1, CONFIG))
+            for name in ("lstm", "lstm_forget_bias0", "lstm_no_forget_gate")}
+    assert torch.all(bias["lstm"]["bias_ih_l0"] + bias["lstm"]["bias_hh_l0"] == CONFIG.forget_bias)
+    assert torch.all(bias["lstm_forget_bias0"]["bias_ih_l0"] + bias["lstm_forget_bias0"]["bias_hh_l0"] == 0)
+    assert torch.all(bias["lstm_no_forget_gate"]["weight_hh_l0"] == 0)
+
+
+def test_lstm_without_forget_gate_is_the_1997_cell_and_stays_so_under_training():
+    torch.manual_seed(1)
+    model = build_lab_model("lstm_no_forget_gate", 20, 2, 1, CONFIG)
+    before = forget_rows(model)
+    data = tensors("adding", 20)
+    train_lab(model, TASK_SPECS["adding"], data["train"], data["val"], replace(CONFIG, max_updates=30), seed=0)
+    after = forget_rows(model)
+    assert all(torch.equal(before[name], after[name]) for name in before)  # σ'(30) = 0: no update reaches them
+    assert torch.all(after["bias_ih_l0"] == OPEN_FORGET_BIAS)
+    cell = explicit_cell(model)
+    assert isinstance(cell, GatedLSTMCell) and not cell.forget_gate
+    x = data["test"][0][:16]
+    hidden, gates = unroll(cell, x)
+    expected, _ = model.recurrent(x)
+    torch.testing.assert_close(torch.stack(hidden, dim=1), expected, rtol=0, atol=1e-6)
+    assert torch.equal(gates["forget"], torch.ones_like(gates["forget"]))
+
+
+def test_training_stops_once_validation_is_solved_and_otherwise_spends_the_budget():
+    data = tensors("temporal_order", 12)
+    torch.manual_seed(0)
+    model = build_lab_model("lstm", 12, 8, 4, CONFIG)
+    records = []
+    result = train_lab(model, TASK_SPECS["temporal_order"], data["train"], data["val"], CONFIG, seed=0,
+                       on_eval=records.append)
+    assert result.stopped_solved and result.steps < CONFIG.max_updates and result.steps % CONFIG.eval_every == 0
+    assert records == result.history and records[-1]["val_score"] <= 0.01
+    assert [r["step"] for r in records] == list(range(CONFIG.eval_every, result.steps + 1, CONFIG.eval_every))
+    short = replace(CONFIG, max_updates=70)  # far too few for a tanh RNN on the adding problem at T = 40
+    data = tensors("adding", 40)
+    torch.manual_seed(0)
+    result = train_lab(build_lab_model("rnn", 40, 2, 1, short), TASK_SPECS["adding"], data["train"], data["val"],
+                       short, seed=0)
+    assert not result.stopped_solved and result.steps == 70 and [r["step"] for r in result.history] == [50, 70]
+
+
+def test_a_non_finite_loss_names_the_update():
+    data = tensors("adding", 10)
+    x, y = data["train"]
+    x = x.clone()
+    x[:, 3, 0] = float("nan")
+    torch.manual_seed(0)
+    with pytest.raises(NonFiniteLossError, match="at update 1"):
+        train_lab(build_lab_model("rnn", 10, 2, 1, CONFIG), TASK_SPECS["adding"], (x, y), data["val"], CONFIG, 0)
+
+
+def test_gradient_norms_run_from_the_output_backwards_and_leave_the_model_untouched():
+    torch.manual_seed(3)
+    data = tensors("adding", 30)
+    x, y = data["test"][0][:64], data["test"][1][:64]
+    for name in ("rnn", "lstm", "mlp"):
+        model = build_lab_model(name, 30, 2, 1, CONFIG)
+        weights = [p.detach().clone() for p in model.parameters()]
+        norms = gradient_norms(model, TASK_SPECS["adding"], x, y)
+        assert norms.shape == (30,) and np.all(norms >= 0)
+        assert all(p.grad is None for p in model.parameters())
+        assert all(torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
+    # an untrained tanh RNN's signal fades going back from the output (distance 0) to the first step
+    rnn_norms = gradient_norms(build_lab_model("rnn", 30, 2, 1, CONFIG), TASK_SPECS["adding"], x, y)
+    assert rnn_norms[-1] < 1e-3 * rnn_norms[0]
+
+
+def test_probes_align_the_deciding_steps_of_both_tasks():
+    adding = tensors("adding", 40)["test"][0][:50]
+    probe, positions = aligned_probe("adding", adding)
+    assert len(positions) == 2 and positions[0] <= 20 < positions[1]
+    assert all(marker_positions("adding", sequence) == positions for sequence in probe)
+    torch.testing.assert_close(probe[:, :, 0], adding[:, :, 0])
+    order = tensors("temporal_order", 20)["test"][0]
+    probe, positions = aligned_probe("temporal_order", order)
+    assert len(probe) >= 2 and all(marker_positions("temporal_order", s) == positions for s in probe)
+
+
+def test_gate_means_cover_all_units_and_the_readout_units():
+    torch.manual_seed(4)
+    model = build_lab_model("lstm", 25, 2, 1, CONFIG)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.weight[0, 5] = 2.0
+    x = tensors("adding", 25)["test"][0][:20]
+    means = gate_means(model, x)
+    _, gates = unroll(explicit_cell(model), x)
+    for name in ("input", "forget", "output"):
+        assert means["all"][name].shape == (25,)
+        np.testing.assert_allclose(means["readout"][name], gates[name][:, :, 5].mean(dim=0).detach().numpy(),
+                                   rtol=1e-6)
+    with pytest.raises(ValueError, match="need an LSTM"):
+        gate_means(build_lab_model("rnn", 25, 2, 1, CONFIG), x)
+
+
+def sweep_summary() -> pd.DataFrame:
+    """A summary where the LSTM solves every T, the RNN only T = 20, the MLP never (2 of 3 seeds at T = 100)."""
+    rows = []
+    for length in (20, 50, 100):
+        for model in ("mlp", "rnn", "lstm"):
+            for seed in range(3):
+                solved = model == "lstm" and (length < 100 or seed < 2) or model == "rnn" and length == 20
+                rows.append({"task": "adding", "T": length, "model": model, "seed": seed, "solved": int(solved),
+                             "score": 0.002 if solved else 0.16, "steps": 900 if solved else 3000,
+                             "train_seconds": 5.0})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def test_tables_count_solved_seeds_and_the_largest_t_solved_by_most_seeds():
+    table = solved_table(sweep_summary())
+    lstm_100 = table[(table["model"] == "lstm") & (table["T"] == 100)].iloc[0]
+    assert (lstm_100["solved"], lstm_100["seeds"]) == (2, 3)
+    assert largest_solved(table) == {("adding", "mlp"): None, ("adding", "rnn"): 20, ("adding", "lstm"): 100}
+    sentence = solving_sentence("adding", table)
+    assert "the MLP at no T" in sentence and "the tanh RNN up to T = 20" in sentence
+    assert "the LSTM up to T = 100" in sentence and "2/3 seeds" in sentence
+
+
+def gradient_frame(factors: dict[str, float], length: int = 40) -> pd.DataFrame:
+    """Norms that change by a fixed factor per step back, for two seeds (equal), per model and phase."""
+    rows = [{"task": "adding", "T": length, "model": model, "seed": seed, "phase": phase, "distance": d,
+             "grad_norm": factor ** d * (0.5 if phase == "trained" else 1.0)}
+            for model, factor in factors.items() for seed in (0, 1) for phase in ("init", "trained")
+            for d in range(length)]
+    return pd.DataFrame(rows, columns=GRADIENT_COLUMNS)
+
+
+def test_decay_rates_recover_the_factor_per_step():
+    decay = decay_rates(gradient_frame({"rnn": 0.5, "lstm": 0.99}))
+    rnn = decay[(decay["model"] == "rnn") & (decay["phase"] == "init")].iloc[0]
+    assert rnn["factor_per_10_steps"] == pytest.approx(0.5 ** 10) and rnn["far_to_near"] == pytest.approx(0.5 ** 39)
+    assert rnn["seeds"] == 2
+    lstm = decay[(decay["model"] == "lstm") & (decay["phase"] == "trained")].iloc[0]
+    assert lstm["factor_per_10_steps"] == pytest.approx(0.99 ** 10)
+    sentence = gradient_sentence(decay)
+    assert "T = 40" in sentence and "factor of 9.8e-04" in sentence and "0.904 in the untrained LSTM" in sentence
+
+
+def test_lab_section_shows_tables_findings_and_figures(tmp_path):
+    summary = sweep_summary()
+    ablation = summary[(summary["model"] == "lstm") & (summary["T"] == 100)].assign(model="lstm_forget_bias0")
+    summary = pd.concat([summary, ablation.assign(solved=0, score=0.15)], ignore_index=True)
+    settings = {"tasks": {"adding": {"T": [20, 50, 100], "batch_size": 64, "max_updates": 3000}},
+                "training": {"lr": 0.01, "clip_norm": 1.0, "hidden_size": 32, "mlp_hidden_sizes": [128],
+                             "forget_bias": 1.0}, "sizes": {"train": 10000, "val": 1000, "test": 1000}}
+    png = (tmp_path / "x.png")
+    png.write_bytes(b"\x89PNG fake")
+    section = lab_section(summary, decay_rates(gradient_frame({"rnn": 0.5, "lstm": 0.99})), png.read_bytes(),
+                          png.read_bytes(), settings)
+    assert "Long-range dependencies" in section and "at most 3,000 updates" in section
+    assert section.count("data:image/png;base64,") == 2
+    assert "<td class=\"significant\">2/3</td>" in section and "LSTM, forget bias 0" in section
+    assert "the LSTM up to T = 100" in section
+    # a report of the lab alone (no dataset runs yet) is a page with that section and an empty summary
+    write_report([], [], {}, tmp_path / "index.html", tmp_path / "summary.csv", lab_section=section)
+    assert "Long-range dependencies" in (tmp_path / "index.html").read_text()
+    assert (tmp_path / "summary.csv").read_text().strip() == "dataset,model,seed,split,metric,value"
+    with pytest.raises(ValueError, match="at least one run"):
+        write_report([], [], {}, tmp_path / "index.html", tmp_path / "summary.csv")
+
+
+def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
+    uri, artifacts = tracking_store
+    generate_data("adding", 12, 0, {"train": 500, "val": 100, "test": 100}, tmp_path / "data.npz")
+    assert load_data(tmp_path / "data.npz")["train"][0].shape == (500, 12, 2)
+    settings = {**asdict(CONFIG), "mlp_hidden_sizes": [32], "max_updates": 60, "eval_every": 20}
+    metrics, gradients, gates = [], [], {}
+    for model in ("mlp", "rnn", "lstm"):
+        outputs = {name: str(tmp_path / f"{model}-{name}") for name in ("metrics", "gradients", "checkpoint", "gates")}
+        train_run(tmp_path / "data.npz", "adding", 12, model, 0, settings, outputs, threads=1,
+                  tracking={"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
+                  rule=f"train_longdep_{model}", workflow_dir=tmp_path)
+        metrics.append(outputs["metrics"])
+        gradients.append(outputs["gradients"])
+        if model == "lstm":
+            gates[f"adding/12/{model}/0"] = outputs["gates"]
+        run = json.loads((tmp_path / f"{model}-metrics").read_text())
+        assert run["steps"] <= 60 and run["solved"] == int(run["test"]["score"] <= 0.01)
+        assert 0 <= run["test"]["frac_within_0.04"] <= 1
+        logged = mlflow.MlflowClient(uri).get_run(run["run_id"])
+        assert logged.info.status == "FINISHED" and logged.data.tags["model"] == model
+        assert "test_score" in logged.data.metrics and "train_seconds" in logged.data.metrics
+        curve = mlflow.MlflowClient(uri).get_metric_history(run["run_id"], "val_score")
+        assert [point.step for point in curve] == [r["step"] for r in run["history"]]
+        plots = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run["run_id"], "plots")}
+        expected = {"plots/learning_curves.png", "plots/gradient_norms.png"} | (
+            {"plots/gates.png"} if model == "lstm" else set())
+        assert plots == expected
+    assert mlflow.MlflowClient(uri).get_experiment_by_name("longdep-adding") is not None
+    outputs = {"summary": tmp_path / "summary.csv", "gradients": tmp_path / "gradient_norms.csv",
+               "decay": tmp_path / "decay.csv", "gradient_plot": tmp_path / "g.png",
+               "gate_plot": tmp_path / "gates.png"}
+    summarise(metrics, gradients, gates, outputs)
+    summary = pd.read_csv(outputs["summary"])
+    assert list(summary.columns) == SUMMARY_COLUMNS and set(summary["model"]) == {"mlp", "rnn", "lstm"}
+    norms = pd.read_csv(outputs["gradients"])
+    assert list(norms.columns) == GRADIENT_COLUMNS and len(norms) == 3 * 2 * 12
+    assert set(norms["distance"]) == set(range(12))
+    assert outputs["gate_plot"].read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,15 @@
+"""Snakemake adapter: generate one lab task's fixed train, val and test sets for one T and seed."""
+
+from pathlib import Path
+
+from seqsuite.longdep.pipeline import generate_data
+from seqsuite.pipeline import logged_step
+
+with logged_step(snakemake.log[0]):
+    generate_data(
+        task=snakemake.wildcards.task,
+        length=int(snakemake.wildcards.T),
+        seed=int(snakemake.wildcards.seed),
+        sizes=dict(snakemake.params.sizes),
+        out=Path(snakemake.output[0]),
+    )

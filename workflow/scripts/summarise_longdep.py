@@ -1,0 +1,12 @@
+"""Snakemake adapter: the lab's summary.csv, gradient_norms.csv, decay rates and figures."""
+
+from seqsuite.longdep.pipeline import summarise
+from seqsuite.pipeline import logged_step
+
+with logged_step(snakemake.log[0]):
+    summarise(
+        metrics=list(snakemake.input.metrics),
+        gradients=list(snakemake.input.gradients),
+        gates=dict(zip(snakemake.params.gate_keys, snakemake.input.gates, strict=True)),
+        outputs=dict(snakemake.output.items()),
+    )
