@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, replace
 
@@ -10,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from conftest import REPO
 
+from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.cells import GatedLSTMCell, unroll
 from seqsuite.longdep.lab import (
     OPEN_FORGET_BIAS,
@@ -100,6 +104,41 @@ def test_training_stops_once_validation_is_solved_and_otherwise_spends_the_budge
     assert not result.stopped_solved and result.steps == 70 and [r["step"] for r in result.history] == [50, 70]
 
 
+def test_solved_is_judged_on_test_although_training_stops_on_validation(tmp_path, tracking_store):
+    arrays = generate("adding", 10, 0, SIZES)
+    arrays["val_x"], arrays["val_y"] = arrays["train_x"][:200], arrays["train_y"][:200]
+    arrays["test_y"] = np.random.default_rng(1).permutation(arrays["test_y"])  # answers unrelated to inputs
+    np.savez(tmp_path / "data.npz", **arrays)
+    uri, artifacts = tracking_store
+    outputs = {name: str(tmp_path / name) for name in ("metrics", "gradients", "checkpoint", "gates")}
+    train_run(tmp_path / "data.npz", "adding", 10, "lstm", 0, {**asdict(CONFIG), "max_updates": 1500}, outputs, 1,
+              {"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5}, "train_longdep_lstm", tmp_path)
+    run = json.loads((tmp_path / "metrics").read_text())
+    assert run["stopped_solved"] and run["steps"] < 1500  # validation met the criterion
+    assert run["test"]["score"] > 0.1 and run["solved"] == 0  # the test set did not
+
+
+def test_config_mistakes_are_named_before_anything_runs():
+    lab = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["longdep"]
+    check_lab(lab)
+    assert len(lab_runs(lab)) == (4 + 3) * 3 * 3 + 2 * 3
+    wrong_task = copy.deepcopy(lab)
+    del wrong_task["tasks"]["adding"]
+    with pytest.raises(ValueError, match="longdep.ablations.at.adding: adding is not under longdep.tasks"):
+        check_lab(wrong_task)
+    wrong_length = copy.deepcopy(lab)
+    wrong_length["ablations"]["at"]["adding"] = [200, 400]
+    with pytest.raises(ValueError, match=r"T \[400\] not in longdep.tasks.adding.T \[20, 50, 100, 200\]"):
+        check_lab(wrong_length)
+    wrong_length["ablations"].update(forget_bias0=False, no_forget_gate=False)
+    check_lab(wrong_length)  # no ablation runs: their lengths do not matter
+    empty = copy.deepcopy(lab)
+    for task in empty["tasks"].values():
+        task["T"] = []
+    with pytest.raises(ValueError, match="longdep has no runs"):
+        check_lab(empty)
+
+
 def test_a_non_finite_loss_names_the_update():
     data = tensors("adding", 10)
     x, y = data["train"]
@@ -132,9 +171,13 @@ def test_probes_align_the_deciding_steps_of_both_tasks():
     assert len(positions) == 2 and positions[0] <= 20 < positions[1]
     assert all(marker_positions("adding", sequence) == positions for sequence in probe)
     torch.testing.assert_close(probe[:, :, 0], adding[:, :, 0])
-    order = tensors("temporal_order", 20)["test"][0]
+    order = tensors("temporal_order", 40)["test"][0][:50]
     probe, positions = aligned_probe("temporal_order", order)
-    assert len(probe) >= 2 and all(marker_positions("temporal_order", s) == positions for s in probe)
+    assert len(probe) == 50 and all(marker_positions("temporal_order", s) == positions for s in probe)
+    for before, after in zip(order, probe, strict=True):  # same symbols, the X/Y pair in the same order
+        assert torch.equal(before.sum(dim=0), after.sum(dim=0))
+        assert torch.equal(before[[t - 1 for t in marker_positions("temporal_order", before)]],
+                           after[[t - 1 for t in positions]])
 
 
 def test_gate_means_cover_all_units_and_the_readout_units():
@@ -225,7 +268,7 @@ def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
     generate_data("adding", 12, 0, {"train": 500, "val": 100, "test": 100}, tmp_path / "data.npz")
     assert load_data(tmp_path / "data.npz")["train"][0].shape == (500, 12, 2)
     settings = {**asdict(CONFIG), "mlp_hidden_sizes": [32], "max_updates": 60, "eval_every": 20}
-    metrics, gradients, gates = [], [], {}
+    metrics, gradients, gates = [], [], []
     for model in ("mlp", "rnn", "lstm"):
         outputs = {name: str(tmp_path / f"{model}-{name}") for name in ("metrics", "gradients", "checkpoint", "gates")}
         train_run(tmp_path / "data.npz", "adding", 12, model, 0, settings, outputs, threads=1,
@@ -234,7 +277,7 @@ def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
         metrics.append(outputs["metrics"])
         gradients.append(outputs["gradients"])
         if model == "lstm":
-            gates[f"adding/12/{model}/0"] = outputs["gates"]
+            gates.append(outputs["gates"])
         run = json.loads((tmp_path / f"{model}-metrics").read_text())
         assert run["steps"] <= 60 and run["solved"] == int(run["test"]["score"] <= 0.01)
         assert 0 <= run["test"]["frac_within_0.04"] <= 1
@@ -250,11 +293,14 @@ def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
     assert mlflow.MlflowClient(uri).get_experiment_by_name("longdep-adding") is not None
     outputs = {"summary": tmp_path / "summary.csv", "gradients": tmp_path / "gradient_norms.csv",
                "decay": tmp_path / "decay.csv", "gradient_plot": tmp_path / "g.png",
-               "gate_plot": tmp_path / "gates.png"}
-    summarise(metrics, gradients, gates, outputs)
+               "gate_plot": tmp_path / "gates.png", "settings": tmp_path / "settings.json"}
+    summarise(metrics, gradients, gates, {"training": settings}, outputs)
     summary = pd.read_csv(outputs["summary"])
     assert list(summary.columns) == SUMMARY_COLUMNS and set(summary["model"]) == {"mlp", "rnn", "lstm"}
     norms = pd.read_csv(outputs["gradients"])
     assert list(norms.columns) == GRADIENT_COLUMNS and len(norms) == 3 * 2 * 12
     assert set(norms["distance"]) == set(range(12))
     assert outputs["gate_plot"].read_bytes().startswith(b"\x89PNG")
+    assert json.loads(outputs["settings"].read_text()) == {"training": settings}
+    recorded = pd.read_csv(gates[0])
+    assert set(recorded["units"]) == {"all", "readout"} and recorded["marker"].sum() == 2 * 2

@@ -56,12 +56,16 @@ def test_default_job_leaves_the_lab_out_unless_enabled(tmp_path):
 
 
 def test_longer_gaps_come_from_the_config_and_a_too_short_one_is_named(tmp_path):
-    result = dry_run_target(tmp_path, "longdep", "longdep={tasks: {adding: {T: [400, 800]}, temporal_order: {T: []}}}")
+    result = dry_run_target(tmp_path, "longdep", "longdep={tasks: {adding: {T: [200, 800]}, temporal_order: {T: []}}}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "results/longdep/runs/adding/T800/lstm/seed2/metrics.json" in result.stdout
-    assert "temporal_order" not in result.stdout.replace("temporal_order:", "")
+    assert "results/longdep/runs/temporal_order" not in result.stdout
     bad = dry_run_target(tmp_path, "longdep", "longdep={tasks: {adding: {T: [5]}}}")
     assert bad.returncode != 0 and "5 is less than the minimum of 10" in bad.stdout + bad.stderr
+    # the ablations run at adding T = 200 by default, beside the LSTM at the same T
+    unmatched = dry_run_target(tmp_path, "longdep", "longdep={tasks: {adding: {T: [400]}}}")
+    assert unmatched.returncode != 0
+    assert "longdep.ablations.at.adding: T [200] not in longdep.tasks.adding.T [400]" in unmatched.stdout
 
 
 def tiny_lab(config: dict) -> dict:
@@ -102,9 +106,19 @@ def test_lab_alone_then_datasets_then_lab_again_keeps_both_sections(tmp_path):
 
     datasets = snakemake(tmp_path, "--cores", "2")
     assert datasets.returncode == 0, datasets.stderr[-5000:]
-    assert not re.search(r"rule (train_longdep|generate_longdep)", datasets.stdout)  # the lab is done
+    assert not re.search(r"rule (train_longdep|generate_longdep)", datasets.stdout + datasets.stderr)
     page = (tmp_path / "results" / "report" / "index.html").read_text()
     assert "Long-range dependencies" in page and "digits" in page
-    for target in ("longdep", "all"):
-        again = snakemake(tmp_path, "--cores", "2", "-n", "--", target)
-        assert "Nothing to be done" in again.stdout + again.stderr, target
+    again = snakemake(tmp_path, "--cores", "2", "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    # the default job does not run the lab: a changed lab setting reruns nothing there
+    changed = snakemake(tmp_path, "--cores", "2", "-n", "--config", "longdep={training: {lr: 0.005}}")
+    assert "Nothing to be done" in changed.stdout + changed.stderr
+    # and the lab alone does not rerun dataset runs: only the report is rewritten, keeping both sections
+    lab_again = snakemake(tmp_path, "--cores", "2", "--", "longdep")
+    assert lab_again.returncode == 0, lab_again.stderr[-5000:]
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", lab_again.stdout + lab_again.stderr, flags=re.MULTILINE))
+    assert rules == {"report", "longdep"}
+    page = (tmp_path / "results" / "report" / "index.html").read_text()
+    assert "Long-range dependencies" in page and "digits" in page
+    assert len(pd.read_csv(tmp_path / "results" / "report" / "summary.csv")) == 8  # the digits MLP run

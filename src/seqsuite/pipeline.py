@@ -203,8 +203,8 @@ def report(metrics: list[str], predictions: list[str], feature_metas: list[str],
            html: Path, summary: Path, tracking_uri: str, lab: dict[str, Any] | None = None) -> None:
     """Write the comparison report and the long-form summary table, run ids linked to the MLflow UI.
 
-    lab, where given, holds the long-dependency lab's summary, decay, gradient_plot and gate_plot paths and
-    the settings it ran with; the report then ends with its section.
+    lab, where given, holds the paths of the long-dependency lab's summary (summary, decay, gradient_plot,
+    gate_plot and settings, as summarise_longdep writes them); the report then ends with its section.
     """
     from seqsuite.report import MLFLOW_UI, write_report
 
@@ -220,7 +220,7 @@ def report(metrics: list[str], predictions: list[str], feature_metas: list[str],
 
         lab_section = render_lab_section(pd.read_csv(lab["summary"]), pd.read_csv(lab["decay"]),
                                          Path(lab["gradient_plot"]).read_bytes(), Path(lab["gate_plot"]).read_bytes(),
-                                         lab["settings"])
+                                         json.loads(Path(lab["settings"]).read_text()))
     # a tracking server serves its own UI; an SQLite store is browsed with `mlflow ui` on its default port
     ui = tracking_uri.rstrip("/") if tracking_uri.startswith("http") else MLFLOW_UI
     write_report([Path(p) for p in metrics], [Path(p) for p in predictions], dataset_info, html, summary, ui,

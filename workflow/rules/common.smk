@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 import uuid
@@ -18,11 +19,13 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 from seqsuite.cluster import job_resources
 from seqsuite.config import typed_by_schema
 from seqsuite.data.registry import load_registry, select
+from seqsuite.longdep import LSTM_MODELS, TASK_NAMES, check_lab, lab_runs
 
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
 config.update(typed_by_schema(config, SCHEMA))
 validate(config, schema="../schemas/config.schema.yaml")
+check_lab(config["longdep"])
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
 # the environment (sbatch exports it too), so a job that parses this file again keeps the same id.
@@ -43,7 +46,7 @@ DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
 wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
-    task="adding|temporal_order",
+    task="|".join(TASK_NAMES),
     T=r"\d+",
 
 
@@ -53,22 +56,15 @@ def get_final_output():
     return ["results/report/index.html", "results/report/summary.csv", *lab]
 
 
-def invoked_for(target):
-    """Whether this `snakemake` invocation names target (a rule or file) on its command line."""
-    return target in workflow.dag_settings.targets
+def lab_only():
+    """Whether this invocation is `snakemake longdep`: the lab alone, which must neither wait for nor
+    retrain the dataset runs."""
+    return set(workflow.dag_settings.targets) == {"longdep"}
 
 
-def report_datasets():
-    """Whether the report covers the datasets: always, except for `snakemake longdep` alone on a
-    workflow whose dataset runs are not all done (the lab must not wait for them)."""
-    only_lab = set(workflow.dag_settings.targets) == {"longdep"}
-    return not only_lab or all(Path(path).exists() for path in all_run_outputs("metrics"))
-
-
-def report_lab():
-    """Whether the report has the lab's section: when it is enabled or asked for, and once it has run
-    (so that a later plain `snakemake` keeps the section rather than rewriting the report without it)."""
-    return config["longdep"]["enabled"] or invoked_for("longdep") or Path(LONGDEP_SUMMARY).exists()
+def lab_requested():
+    """Whether this invocation runs the lab: longdep.enabled, or the target longdep."""
+    return config["longdep"]["enabled"] or "longdep" in workflow.dag_settings.targets
 
 
 # What each step reads of a registry entry: a step reruns only when its own part changes (a new
@@ -109,13 +105,41 @@ def run_outputs(model):
 
 
 def report_input(name):
-    """An input function: one output of every dataset run, where the report covers the datasets."""
-    return lambda wildcards: all_run_outputs(name) if report_datasets() else []
+    """An input function: one output of every dataset run, unless this invocation runs the lab alone."""
+    return lambda wildcards: [] if lab_only() else all_run_outputs(name)
 
 
 def report_features(wildcards):
-    """Every dataset's feature metadata (its sizes and kind), where the report covers the datasets."""
-    return expand("results/features/{dataset}/meta.json", dataset=config["datasets"]) if report_datasets() else []
+    """Every dataset's feature metadata (its sizes and kind), unless this invocation runs the lab alone."""
+    return [] if lab_only() else expand("results/features/{dataset}/meta.json", dataset=config["datasets"])
+
+
+def carried_results(wildcards):
+    """Finished results of the part this invocation does not run, for the report to show without making
+    them inputs (which would rerun them, or wait for them): the dataset runs during `snakemake longdep`,
+    the lab's summary during a `snakemake` without the lab."""
+    carried = {}
+    if lab_only():
+        carried["datasets"] = finished_dataset_runs()
+    lab_files = {name: str(path) for name, path in rules.summarise_longdep.output.items()}  # plain, picklable
+    if not lab_requested() and all(Path(path).exists() for path in lab_files.values()):
+        carried["lab"] = lab_files
+    return carried
+
+
+def finished_dataset_runs():
+    """metrics and predictions of every dataset run in the config that has finished, with the features'
+    metadata of their datasets."""
+    finished = {"metrics": [], "predictions": [], "features": []}
+    for model, dataset, seed in itertools.product(config["models"], config["datasets"], config["seeds"]):
+        folder = RUN_FOLDER.format(model=model, dataset=dataset, seed=seed)
+        paths = [f"{folder}/{RUN_FILES['metrics']}", f"{folder}/{RUN_FILES['predictions']}"]
+        meta = f"results/features/{dataset}/meta.json"
+        if all(Path(path).exists() for path in [*paths, meta]):
+            finished["metrics"].append(paths[0])
+            finished["predictions"].append(paths[1])
+            finished["features"] += [] if meta in finished["features"] else [meta]
+    return finished
 
 
 def all_run_outputs(name):
@@ -132,38 +156,19 @@ def all_run_outputs(name):
 LONGDEP_DATA = "results/longdep/data/{task}/T{T}/seed{seed}.npz"
 LONGDEP_RUN_FOLDER = "results/longdep/runs/{task}/T{T}/{model}/seed{seed}"
 LONGDEP_RUN_FILES = {"metrics": "metrics.json", "gradients": "gradient_norms.csv", "checkpoint": "model.pt"}
-LONGDEP_SUMMARY = "results/longdep/summary.csv"
-ABLATIONS = {"forget_bias0": "lstm_forget_bias0", "no_forget_gate": "lstm_no_forget_gate"}
 
 
 def longdep_run_outputs(model):
     """What one lab run writes; the LSTMs also write their gate activations."""
     folder = LONGDEP_RUN_FOLDER.replace("{model}", model)
-    files = {**LONGDEP_RUN_FILES, "gates": "gates.csv"} if model.startswith("lstm") else LONGDEP_RUN_FILES
+    files = {**LONGDEP_RUN_FILES, "gates": "gates.csv"} if model in LSTM_MODELS else LONGDEP_RUN_FILES
     return {name: f"{folder}/{filename}" for name, filename in files.items()}
 
 
-def longdep_runs():
-    """(task, T, model, seed) of every lab run: the sweep, then the enabled ablations at their lengths."""
-    lab = config["longdep"]
-    runs = [(task, length, model, seed) for task, settings in lab["tasks"].items() for length in settings["T"]
-            for model in lab["models"] for seed in lab["seeds"]]
-    ablations = [model for switch, model in ABLATIONS.items() if lab["ablations"][switch]]
-    runs += [(task, length, model, seed) for task, lengths in lab["ablations"]["at"].items()
-             if task in lab["tasks"] for length in lengths for model in ablations for seed in lab["seeds"]]
-    return runs
-
-
-def longdep_outputs(name, lstm_only=False):
-    """One output (a longdep_run_outputs key) of every lab run, in longdep_runs order."""
-    return [longdep_run_outputs(model)[name].format(task=task, T=length, seed=seed)
-            for task, length, model, seed in longdep_runs() if model.startswith("lstm") or not lstm_only]
-
-
-def longdep_gate_keys():
-    """task/T/model/seed of each LSTM run, in the order of longdep_outputs("gates", lstm_only=True)."""
-    return [f"{task}/{length}/{model}/{seed}" for task, length, model, seed in longdep_runs()
-            if model.startswith("lstm")]
+def longdep_outputs(name):
+    """One output (a longdep_run_outputs key) of every lab run that writes it."""
+    return [outputs[name].format(task=task, T=length, seed=seed) for task, length, model, seed in
+            lab_runs(config["longdep"]) if name in (outputs := longdep_run_outputs(model))]
 
 
 def longdep_settings(wildcards):
@@ -173,10 +178,5 @@ def longdep_settings(wildcards):
 
 
 def lab_report_input(name):
-    """An input function: one output of the lab's summary, where the report has the lab's section."""
-    return lambda wildcards: getattr(rules.summarise_longdep.output, name) if report_lab() else []
-
-
-def lab_report_settings(wildcards):
-    """The lab's settings that the report states (budgets, optimiser), where it has the lab's section."""
-    return {key: config["longdep"][key] for key in ("tasks", "training", "sizes")} if report_lab() else {}
+    """An input function: one output of the lab's summary, where this invocation runs the lab."""
+    return lambda wildcards: getattr(rules.summarise_longdep.output, name) if lab_requested() else []

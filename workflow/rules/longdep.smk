@@ -91,9 +91,9 @@ rule summarise_longdep:
     input:
         metrics=longdep_outputs("metrics"),
         gradients=longdep_outputs("gradients"),
-        gates=longdep_outputs("gates", lstm_only=True),
+        gates=longdep_outputs("gates"),
     output:
-        summary=LONGDEP_SUMMARY,
+        summary="results/longdep/summary.csv",
         gradients="results/longdep/gradient_norms.csv",
         decay="results/longdep/decay_rates.csv",
         gradient_plot=report(
@@ -106,12 +106,13 @@ rule summarise_longdep:
             caption="../report/longdep_gates.rst",
             category="Long-range dependencies",
         ),
+        settings="results/longdep/settings.json",
     log:
         "logs/summarise_longdep/summarise_longdep.log",
     benchmark:
         "results/benchmarks/summarise_longdep/summarise_longdep.tsv"
     params:
-        gate_keys=longdep_gate_keys(),
+        settings={key: config["longdep"][key] for key in ("tasks", "training", "sizes")},
     resources:
         **job_resources("summarise", threads=1),
     conda:

@@ -1,5 +1,5 @@
-# The report's inputs depend on what an invocation asked for (see report_datasets in common.smk), which
-# only the main process knows; it is cheap, so it always runs there rather than as a cluster job.
+# The report's inputs depend on what an invocation asked for (see lab_only in common.smk), which only
+# the main process knows; it is cheap, so it always runs there rather than as a cluster job.
 localrules:
     report,
 
@@ -13,6 +13,7 @@ rule report:
         lab_decay=lab_report_input("decay"),
         lab_gradient_plot=lab_report_input("gradient_plot"),
         lab_gate_plot=lab_report_input("gate_plot"),
+        lab_settings=lab_report_input("settings"),
     output:
         html=report(
             "results/report/index.html",
@@ -30,7 +31,7 @@ rule report:
         "results/benchmarks/report/report.tsv"
     params:
         credits=dataset_credits(),
-        lab=lab_report_settings,
+        carried=carried_results,
     resources:
         **job_resources("report", threads=1),
     conda:

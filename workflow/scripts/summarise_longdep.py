@@ -7,6 +7,7 @@ with logged_step(snakemake.log[0]):
     summarise(
         metrics=list(snakemake.input.metrics),
         gradients=list(snakemake.input.gradients),
-        gates=dict(zip(snakemake.params.gate_keys, snakemake.input.gates, strict=True)),
+        gates=list(snakemake.input.gates),
+        settings=dict(snakemake.params.settings),
         outputs=dict(snakemake.output.items()),
     )

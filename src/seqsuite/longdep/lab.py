@@ -18,17 +18,14 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from seqsuite.longdep import LSTM_MODELS, MODELS
 from seqsuite.longdep.cells import GatedLSTMCell, TanhRNNCell, hidden_gradient_norms, unroll
 from seqsuite.longdep.tasks import SYMBOLS
 from seqsuite.training import NonFiniteLossError
 
-# The ablations are LSTMs too: one with the forget-gate bias initialised to 0 instead of forget_bias,
-# and the 1997 cell, whose forget gate is fixed open (f_t = 1).
-LSTM_MODELS = ("lstm", "lstm_forget_bias0", "lstm_no_forget_gate")
-MODELS = ("mlp", "rnn", *LSTM_MODELS)
 # σ(30) is exactly 1.0 in float32 and its derivative exactly 0, so an nn.LSTM whose forget rows are
 # zero with this bias computes the 1997 cell, keeps those rows fixed under training and runs at
-# nn.LSTM's speed (GatedLSTMCell(forget_gate=False) reproduces it; tests/test_longdep.py checks both).
+# nn.LSTM's speed (GatedLSTMCell(forget_gate=False) reproduces it; tests/test_longdep_lab.py checks both).
 OPEN_FORGET_BIAS = 30.0
 
 
@@ -172,12 +169,13 @@ def train_lab(model: nn.Module, task: TaskSpec, train: tuple[torch.Tensor, torch
         index = torch.randint(0, len(x), (config.batch_size,), generator=sampler)
         optimiser.zero_grad()
         loss = task.loss(model(x[index]), y[index])
-        if not math.isfinite(loss.item()):
-            raise NonFiniteLossError(f"the training loss became {loss.item()} at update {step}")
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(f"the training loss became {value} at update {step}")
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimiser.step()
-        losses.append(loss.item())
+        losses.append(value)
         if step % config.eval_every == 0 or step == config.max_updates:
             val_scores = scores(model, task, *val)
             record = {"step": step, "train_loss": float(np.mean(losses)),
@@ -224,19 +222,20 @@ def marker_positions(task: str, sequence: torch.Tensor) -> list[int]:
 
 
 def aligned_probe(task: str, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-    """Sequences whose deciding steps sit where the first sequence's do, so gate means over them line up.
-
-    Adding problem: the values of every sequence with the markers moved to the first one's steps. Temporal
-    order: the sequences whose X/Y positions equal the first one's.
-    """
+    """Every sequence with its deciding steps moved to where the first sequence has them, so that gate means
+    over the batch line up: the adding problem's markers, the temporal-order problem's X/Y symbols (which
+    swap places with the distractors that were there)."""
     positions = marker_positions(task, x[0])
+    probe = x.clone()
     if task == "adding":
-        probe = x.clone()
         probe[:, :, 1] = 0.0
         probe[:, [t - 1 for t in positions], 1] = 1.0
         return probe, positions
-    same = [i for i in range(len(x)) if marker_positions(task, x[i]) == positions]
-    return x[same], positions
+    for sequence in probe:
+        own = [t - 1 for t in marker_positions(task, sequence)]
+        target = [t - 1 for t in positions]
+        sequence[own + target] = sequence[target + own].clone()
+    return probe, positions
 
 
 def readout_units(model: nn.Module) -> torch.Tensor:

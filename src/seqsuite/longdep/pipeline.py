@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 
 from seqsuite.config import from_config
+from seqsuite.longdep import LSTM_MODELS
 from seqsuite.longdep.lab import (
-    LSTM_MODELS,
     TASK_SPECS,
     LabConfig,
     aligned_probe,
@@ -37,7 +37,7 @@ from seqsuite.training import NonFiniteLossError, seed_everything
 
 log = logging.getLogger("seqsuite")
 PROBE_SIZE = 256  # test sequences over which gradient norms and gate means are averaged
-GATE_COLUMNS = ["units", "step", "input", "forget", "output", "marker"]
+GATE_COLUMNS = ["task", "T", "model", "seed", "units", "step", "input", "forget", "output", "marker"]
 
 
 def generate_data(task: str, length: int, seed: int, sizes: dict[str, int], out: Path) -> None:
@@ -94,7 +94,7 @@ def train_run(data_path: Path, task: str, length: int, model_name: str, seed: in
         logger.log_png("learning_curves.png", history_png(result.history, task, title))
         logger.log_png("gradient_norms.png", gradient_norms_png(gradients))
         if model_name in LSTM_MODELS:
-            gates = gate_frame(model, task, probe_x)
+            gates = gate_frame(model, task, probe_x, run)
             gates.to_csv(outputs["gates"], index=False)
             logger.log_png("gates.png", gates_png(gates, f"gates of the trained {title}"))
         torch.save(model.state_dict(), outputs["checkpoint"])
@@ -104,21 +104,22 @@ def train_run(data_path: Path, task: str, length: int, model_name: str, seed: in
              "solved" if solved else "not solved")
 
 
-def gate_frame(model: torch.nn.Module, task: str, x: torch.Tensor) -> pd.DataFrame:
+def gate_frame(model: torch.nn.Module, task: str, x: torch.Tensor, run: dict[str, Any]) -> pd.DataFrame:
     """Gate means of a trained LSTM over sequences aligned on their deciding steps, with those steps marked."""
     probe, positions = aligned_probe(task, x)
     steps = np.arange(1, probe.shape[1] + 1)
     frames = [pd.DataFrame({"units": units, "step": steps, **means, "marker": np.isin(steps, positions).astype(int)})
               for units, means in gate_means(model, probe).items()]
-    return pd.concat(frames, ignore_index=True)[GATE_COLUMNS]
+    gates = pd.concat(frames, ignore_index=True)
+    for key in ("task", "T", "model", "seed"):
+        gates[key] = run[key]
+    return gates[GATE_COLUMNS]
 
 
-def summarise(metrics: list[str], gradients: list[str], gates: dict[str, str], outputs: dict[str, str]) -> None:
-    """Write the sweep's summary.csv, gradient_norms.csv, decay_rates.csv and its two figures.
-
-    gates maps "task/T/model/seed" of the LSTM runs to their gates.csv; the figure shows the default LSTM
-    at the adding problem's longest gap (its first seed), where the story of the gates is told.
-    """
+def summarise(metrics: list[str], gradients: list[str], gates: list[str], settings: dict[str, Any],
+              outputs: dict[str, str]) -> None:
+    """Write the sweep's summary.csv, gradient_norms.csv, decay_rates.csv, its two figures and the settings
+    it ran with (settings.json, which the report states)."""
     from seqsuite.longdep.plots import gates_png, gradient_norms_png, message_png
 
     runs = [json.loads(Path(path).read_text()) for path in metrics]
@@ -128,20 +129,22 @@ def summarise(metrics: list[str], gradients: list[str], gates: dict[str, str], o
     norms.to_csv(outputs["gradients"], index=False)
     decay_rates(norms).to_csv(outputs["decay"], index=False)
     Path(outputs["gradient_plot"]).write_bytes(gradient_norms_png(norms))
-    chosen = gate_run(gates)
-    if chosen is None:
-        png = message_png("No LSTM in longdep.models: no gates to show.")
+    shown = shown_gates(pd.concat([pd.read_csv(path) for path in gates], ignore_index=True)) if gates else None
+    if shown is None:
+        png = message_png("No LSTM among the lab's runs: no gates to show.")
     else:
-        task, length, model, seed = chosen.split("/")
-        png = gates_png(pd.read_csv(gates[chosen]),
-                        f"gates of the trained {MODEL_TITLES[model]}, {TASK_TITLES[task]}, T = {length}, seed {seed}")
+        run = shown.iloc[0]
+        png = gates_png(shown, f"gates of the trained {MODEL_TITLES[run['model']]}, {TASK_TITLES[run['task']]}, "
+                               f"T = {run['T']}, seed {run['seed']}")
     Path(outputs["gate_plot"]).write_bytes(png)
+    Path(outputs["settings"]).write_text(json.dumps(settings, indent=1))
 
 
-def gate_run(gates: dict[str, str]) -> str | None:
-    """Which LSTM run's gates to show: the default LSTM, adding problem first, longest gap, lowest seed."""
-    def rank(key: str) -> tuple:
-        task, length, model, seed = key.split("/")
-        return (model != "lstm", task != "adding", -int(length), int(seed))
-
-    return min(gates, key=rank) if gates else None
+def shown_gates(gates: pd.DataFrame) -> pd.DataFrame:
+    """The gates of the run the report shows: the default LSTM first, the adding problem first, then the
+    longest gap and the lowest seed."""
+    runs = gates[["task", "T", "model", "seed"]].drop_duplicates()
+    order = runs.assign(rank_model=runs["model"] != "lstm", rank_task=runs["task"] != "adding", rank_T=-runs["T"])
+    chosen = order.sort_values(["rank_model", "rank_task", "rank_T", "seed"]).iloc[0]
+    keys = ["task", "T", "model", "seed"]
+    return gates[(gates[keys] == chosen[keys]).all(axis=1)]

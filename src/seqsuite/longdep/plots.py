@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from seqsuite.longdep.lab import LSTM_MODELS, TASK_SPECS
-from seqsuite.longdep.summary import MODEL_TITLES, SWEEP_MODELS, TASK_TITLES, order_models
+from seqsuite.longdep import LSTM_MODELS
+from seqsuite.longdep.lab import TASK_SPECS
+from seqsuite.longdep.summary import MODEL_TITLES, SWEEP_MODELS, TASK_TITLES, log_profile, order_models
 from seqsuite.longdep.tasks import ADDING_BASELINE_MSE
 from seqsuite.report.plots import COLOURS, DPI, png_bytes
 
@@ -55,14 +56,14 @@ def gradient_norms_png(gradients: pd.DataFrame) -> bytes:
     for axes, (task, models, caption) in zip(grid, panels, strict=False):
         rows = gradients[gradients["task"] == task]
         length = int(rows["T"].max())
-        rows = rows[(rows["T"] == length) & (rows["grad_norm"] > 0) & rows["model"].isin(models)]
+        rows = rows[(rows["T"] == length) & rows["model"].isin(models)]
         for model in order_models(rows["model"]):
             colour = COLOURS[list(MODEL_TITLES).index(model) % len(COLOURS)]
             for phase, style in PHASE_STYLES.items():
                 chosen = rows[(rows["model"] == model) & (rows["phase"] == phase)]
                 if chosen.empty:
                     continue
-                profile = 10 ** np.log10(chosen["grad_norm"]).groupby(chosen["distance"]).mean()
+                profile = 10 ** log_profile(chosen)
                 axes.plot(profile.index, profile.to_numpy(), color=colour, linestyle=style,
                           label=f"{MODEL_TITLES[model]}, {'initial' if phase == 'init' else 'trained'}")
         axes.set(title=f"{TASK_TITLES[task]}, T = {length}{caption}", xlabel="distance from the output, T − t",

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqsuite.longdep.lab import MODELS, TASK_SPECS
+from seqsuite.longdep import MODELS
+from seqsuite.longdep.lab import TASK_SPECS
 
 SUMMARY_COLUMNS = ["task", "T", "model", "seed", "solved", "score", "steps", "train_seconds"]
 GRADIENT_COLUMNS = ["task", "T", "model", "seed", "phase", "distance", "grad_norm"]
@@ -68,14 +69,23 @@ def decay_rates(gradients: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for (task, length, model, phase), frame in gradients.groupby(["task", "T", "model", "phase"], sort=False):
-        positive = frame[frame["grad_norm"] > 0]
-        profile = np.log10(positive["grad_norm"]).groupby(positive["distance"]).mean()
+        profile = log_profile(frame)
         slope = np.polyfit(profile.index.to_numpy(float), profile.to_numpy(), 1)[0] if len(profile) > 1 else np.nan
         far, near = profile.get(int(length) - 1, np.nan), profile.get(0, np.nan)
         rows.append({"task": task, "T": int(length), "model": model, "phase": phase,
                      "seeds": frame["seed"].nunique(), "factor_per_10_steps": 10 ** (10 * slope),
                      "far_to_near": 10 ** (far - near)})
     return pd.DataFrame(rows, columns=DECAY_COLUMNS)
+
+
+def log_profile(frame: pd.DataFrame) -> pd.Series:
+    """log10 of the gradient norm by distance, averaged over seeds (a geometric mean of the norms).
+
+    A norm that underflowed to 0 counts as the smallest positive float64, so that it pulls the average
+    and the fit down instead of dropping out of them.
+    """
+    logs = np.log10(frame["grad_norm"].clip(lower=np.finfo(np.float64).tiny))
+    return logs.groupby(frame["distance"]).mean()
 
 
 def solving_sentence(task: str, table: pd.DataFrame) -> str:
