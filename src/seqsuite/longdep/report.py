@@ -92,14 +92,11 @@ def ablation_table(table: pd.DataFrame) -> str:
         return ""
     ablated = pd.MultiIndex.from_frame(table[["task", "T"]]).isin(pd.MultiIndex.from_frame(ablations[["task", "T"]]))
     chosen = table[ablated & table["model"].astype(str).str.startswith("lstm")]
-    rows = "\n".join(
-        f'<tr><td class="model">{escape(MODEL_TITLES[str(r.model)])}</td><td class="model">'
-        f"{escape(TASK_TITLES[r.task])}</td><td>{r.T}</td><td>{r.solved}/{r.seeds}</td>"
-        f"<td>{_score(r.score, r.score_sd)}</td><td>{r.steps:,.0f}</td><td>{r.train_seconds:.1f} s</td></tr>"
-        for r in chosen.sort_values(["task", "T", "model"]).itertuples())
-    return ("<h3>Ablations of the LSTM</h3>\n<table>\n<tr><th class=\"left\">model</th><th class=\"left\">task</th>"
-            "<th>T</th><th>solved</th><th>mean score</th><th>mean updates</th><th>mean train time</th></tr>\n"
-            f"{rows}\n</table>")
+    rows = [[MODEL_TITLES[str(r.model)], TASK_TITLES[r.task], str(r.T), f"{r.solved}/{r.seeds}",
+             _score(r.score, r.score_sd), f"{r.steps:,.0f}", f"{r.train_seconds:.1f} s"]
+            for r in chosen.sort_values(["task", "T", "model"]).itertuples()]
+    header = ["model", "task", "T", "solved", "mean score", "mean updates", "mean train time"]
+    return "<h3>Ablations of the LSTM</h3>\n" + html_table(header, rows, text_columns=2)
 
 
 def decay_table(decay: pd.DataFrame) -> str:
@@ -107,17 +104,24 @@ def decay_table(decay: pd.DataFrame) -> str:
     longest = decay.groupby("task")["T"].transform("max")
     chosen = decay[decay["T"] == longest].copy()
     chosen["order"] = chosen["model"].map({m: i for i, m in enumerate(MODEL_TITLES)})
-    rows = "\n".join(
-        f'<tr><td class="model">{escape(TASK_TITLES[r.task])}</td><td>{r.T}</td><td class="model">'
-        f"{escape(MODEL_TITLES[r.model])}</td><td class=\"model\">{'initial' if r.phase == 'init' else 'trained'}"
-        f"</td><td>{format_factor(r.factor_per_10_steps)}</td><td>{format_factor(r.far_to_near)}</td><td>{r.seeds}</td></tr>"
-        for r in chosen.sort_values(["task", "order", "phase"]).itertuples())
+    rows = [[TASK_TITLES[r.task], str(r.T), MODEL_TITLES[r.model], "initial" if r.phase == "init" else "trained",
+             format_factor(r.factor_per_10_steps), format_factor(r.far_to_near), str(r.seeds)]
+            for r in chosen.sort_values(["task", "order", "phase"]).itertuples()]
+    header = ["task", "T", "model", "weights", "factor per 10 steps", "first step / last step", "seeds"]
     return ("<p>A least-squares line through log ‖∂L/∂h_t‖ against the distance T − t gives the factor by which "
             "the error signal changes every 10 steps further back (below 1: it fades); the last column compares "
-            "the first step's norm with the last's. For the MLP the norm is ‖∂L/∂x_t‖.</p>\n<table>\n"
-            '<tr><th class="left">task</th><th>T</th><th class="left">model</th><th class="left">weights</th>'
-            "<th>factor per 10 steps</th><th>first step / last step</th><th>seeds</th></tr>\n"
-            f"{rows}\n</table>")
+            "the first step's norm with the last's. For the MLP the norm is ‖∂L/∂x_t‖.</p>\n"
+            + html_table(header, rows, text_columns=4))
+
+
+def html_table(header: list[str], rows: list[list[str]], text_columns: int) -> str:
+    """A table of escaped cells; the first text_columns columns are text (left-aligned), the rest numbers."""
+    def cells(values: list[str], tag: str, text_class: str) -> str:
+        return "".join(f"<{tag}{text_class if i < text_columns else ''}>{escape(v)}</{tag}>"
+                       for i, v in enumerate(values))
+
+    body = "\n".join("<tr>" + cells(row, "td", ' class="model"') + "</tr>" for row in rows)
+    return "<table>\n<tr>" + cells(header, "th", ' class="left"') + f"</tr>\n{body}\n</table>"
 
 
 def _model_cells(on_task: pd.DataFrame, length: int, model: str) -> str:
