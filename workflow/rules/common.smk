@@ -111,7 +111,7 @@ def report_input(name):
 
 def report_features(wildcards):
     """Every dataset's feature metadata (its sizes and kind), unless this invocation runs the lab alone."""
-    return [] if lab_only() else expand("results/features/{dataset}/meta.json", dataset=config["datasets"])
+    return [] if lab_only() else expand(rules.extract_features.output.meta, dataset=config["datasets"])
 
 
 def carried_results(wildcards):
@@ -132,12 +132,11 @@ def finished_dataset_runs():
     metadata of their datasets."""
     finished = {"metrics": [], "predictions": [], "features": []}
     for model, dataset, seed in itertools.product(config["models"], config["datasets"], config["seeds"]):
-        folder = RUN_FOLDER.format(model=model, dataset=dataset, seed=seed)
-        paths = [f"{folder}/{RUN_FILES['metrics']}", f"{folder}/{RUN_FILES['predictions']}"]
-        meta = f"results/features/{dataset}/meta.json"
-        if all(Path(path).exists() for path in [*paths, meta]):
-            finished["metrics"].append(paths[0])
-            finished["predictions"].append(paths[1])
+        outputs = {name: path.format(dataset=dataset, seed=seed) for name, path in run_outputs(model).items()}
+        meta = rules.extract_features.output.meta.format(dataset=dataset)
+        if all(Path(path).exists() for path in (outputs["metrics"], outputs["predictions"], meta)):
+            finished["metrics"].append(outputs["metrics"])
+            finished["predictions"].append(outputs["predictions"])
             finished["features"] += [] if meta in finished["features"] else [meta]
     return finished
 

@@ -179,7 +179,7 @@ def train_lab(model: nn.Module, task: TaskSpec, train: tuple[torch.Tensor, torch
         if step % config.eval_every == 0 or step == config.max_updates:
             val_scores = scores(model, task, *val)
             record = {"step": step, "train_loss": float(np.mean(losses)),
-                      **{f"val_{name}": value for name, value in val_scores.items()}}
+                      **{f"val_{name}": score for name, score in val_scores.items()}}
             history.append(record)
             losses = []
             if on_eval is not None:

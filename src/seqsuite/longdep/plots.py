@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from seqsuite.longdep import LSTM_MODELS
+from seqsuite.longdep import ABLATIONS, LSTM_MODELS
 from seqsuite.longdep.lab import TASK_SPECS
 from seqsuite.longdep.summary import MODEL_TITLES, SWEEP_MODELS, TASK_TITLES, log_profile, order_models
 from seqsuite.longdep.tasks import ADDING_BASELINE_MSE
@@ -49,10 +48,10 @@ def gradient_norms_png(gradients: pd.DataFrame) -> bytes:
         raise ValueError("no gradient norms to plot")
     panels = [(task, SWEEP_MODELS, "") for task in tasks]
     panels += [(task, LSTM_MODELS, ": LSTM variants") for task in tasks
-               if set(gradients[gradients["task"] == task]["model"]) & set(LSTM_MODELS[1:])]
+               if set(gradients[gradients["task"] == task]["model"]) & set(ABLATIONS.values())]
     figure = Figure(figsize=(6.5 * min(len(panels), 2), 4.2 * ((len(panels) + 1) // 2)), dpi=DPI,
                     layout="constrained")
-    grid = np.atleast_1d(figure.subplots((len(panels) + 1) // 2, min(len(panels), 2), squeeze=False).flatten())
+    grid = figure.subplots((len(panels) + 1) // 2, min(len(panels), 2), squeeze=False).flatten()
     for axes, (task, models, caption) in zip(grid, panels, strict=False):
         rows = gradients[gradients["task"] == task]
         length = int(rows["T"].max())

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqsuite.longdep import ABLATIONS, LSTM_MODELS
 from seqsuite.longdep.lab import TASK_SPECS
 from seqsuite.longdep.summary import (
     MODEL_TITLES,
@@ -87,11 +88,12 @@ def sweep_table(table: pd.DataFrame) -> str:
 
 def ablation_table(table: pd.DataFrame) -> str:
     """One row per LSTM variant at the lengths the ablations ran at, beside the default LSTM."""
-    ablations = table[table["model"].astype(str).str.startswith("lstm_")]
+    models = table["model"].astype(str)
+    ablations = table[models.isin(ABLATIONS.values())]
     if ablations.empty:
         return ""
     ablated = pd.MultiIndex.from_frame(table[["task", "T"]]).isin(pd.MultiIndex.from_frame(ablations[["task", "T"]]))
-    chosen = table[ablated & table["model"].astype(str).str.startswith("lstm")]
+    chosen = table[ablated & models.isin(LSTM_MODELS)]
     rows = [[MODEL_TITLES[str(r.model)], TASK_TITLES[r.task], str(r.T), f"{r.solved}/{r.seeds}",
              _score(r.score, r.score_sd), f"{r.steps:,.0f}", f"{r.train_seconds:.1f} s"]
             for r in chosen.sort_values(["task", "T", "model"]).itertuples()]
