@@ -18,7 +18,9 @@ import torch
 import yaml
 
 from seqsuite.features.store import load_features
-from seqsuite.pipeline import fit_model
+from seqsuite.models import CHOICES
+from seqsuite.steps.runner import train_plan
+from seqsuite.steps.train import DatasetRun
 from seqsuite.training import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="auto, cpu or cuda")
     parser.add_argument("--features", nargs="+", type=Path, required=True, help="results/features/<dataset>")
-    parser.add_argument("--models", nargs="+", default=["mlp", "rnn", "lstm"], help="models to train")
+    parser.add_argument("--models", nargs="+", default=list(CHOICES), choices=CHOICES, help="models to train")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds")
     parser.add_argument("--reference", type=Path, help="summary.csv of a CPU run to compare with")
     args = parser.parse_args()
@@ -41,10 +43,10 @@ def main() -> None:
             hyperparameters = config["training"][features.meta["kind"]][model]
             for seed in args.seeds:
                 started = time.perf_counter()
-                trained = fit_model(features, model, seed, hyperparameters, device)
+                plan = DatasetRun(features, model, seed, hyperparameters, device)
+                fitted = train_plan(plan)
                 rows.append({"dataset": features.meta["dataset"], "model": model, "seed": seed,
-                             "accuracy": trained.evaluations["test"].accuracy,
-                             "train_seconds": trained.fitted.train_seconds,
+                             "accuracy": plan.evaluate("test").accuracy, "train_seconds": fitted.train_seconds,
                              "wall_seconds": time.perf_counter() - started})
                 print(rows[-1], flush=True)
     table = pd.DataFrame(rows).groupby(["dataset", "model"], sort=False).agg(

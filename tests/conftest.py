@@ -100,14 +100,15 @@ def tracking_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return uri, artifacts
 
 
-def dry_run(workdir: Path, *config: str) -> subprocess.CompletedProcess:
-    """`snakemake -n` of the repository's workflow in workdir: its default config plus --config overrides.
+def dry_run(workdir: Path, *config: str, targets: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`snakemake -n [targets]` of the repository's workflow in workdir: its default config plus --config
+    overrides.
 
     The default config's relative `registry` resolves against the workflow's folder, as for a user who
     runs the workflow from another directory.
     """
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(workdir),
+        [sys.executable, "-m", "snakemake", "-n", *targets, "--cores", "1", "--directory", str(workdir),
          "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
          *(["--config", *config] if config else [])],
         capture_output=True, text=True, timeout=120,

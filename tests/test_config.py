@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from seqsuite.config import typed_by_schema
+from seqsuite.models import CHOICES
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -31,7 +32,7 @@ def test_default_config_is_valid_and_every_top_level_key_is_documented():
     ("change", "named"),
     [
         ({"epochz": 3}, "epochz"),
-        ({"models": ["mlp", "gru"]}, "'gru' is not one of ['mlp', 'rnn', 'lstm']"),
+        ({"models": ["mlp", "transformer"]}, f"'transformer' is not one of {list(CHOICES)}"),
         ({"device": "tpu"}, "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
         ({"val_fraction": 0.9}, "0.9"),
         ({"mlflow": {"tracking_uri": "file:///tmp/x", "artifact_root": "a", "server_wait_s": 5}}, "file:///tmp/x"),
@@ -68,7 +69,7 @@ def test_command_line_strings_get_the_types_the_schema_expects():
     ("override", "expected"),
     [
         (["epochz=3"], ["epochz"]),
-        (["models=[gru]"], ["gru", "'mlp', 'rnn', 'lstm'"]),
+        (["models=[transformer]"], ["transformer", str(list(CHOICES))[1:-1]]),
         (["datasets=[timit]"], ["timit", "known datasets are fsdd, imdb, mr, speech_commands, sst2"]),
     ],
 )

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqsuite.longdep.cells import GatedLSTMCell, TanhRNNCell, hidden_gradient_norms, unroll
 from seqsuite.longdep.tasks import ADDING_BASELINE_MSE, ORDER_CLASSES, SYMBOLS, adding_problem, generate
+from seqsuite.models.cells import GatedLSTMCell, TanhRNNCell, hidden_gradient_norms, unroll
 
 
 def test_adding_problem_marks_one_step_per_half_and_sums_them():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, replace
 
 import mlflow
 import numpy as np
@@ -15,21 +14,8 @@ import yaml
 from conftest import REPO
 
 from seqsuite.longdep import check_lab, lab_runs
-from seqsuite.longdep.cells import GatedLSTMCell, unroll
-from seqsuite.longdep.lab import (
-    OPEN_FORGET_BIAS,
-    TASK_SPECS,
-    LabConfig,
-    aligned_probe,
-    build_lab_model,
-    explicit_cell,
-    gate_means,
-    gradient_norms,
-    marker_positions,
-    train_lab,
-)
-from seqsuite.longdep.pipeline import generate_data, load_data, summarise, train_run
-from seqsuite.longdep.report import lab_section
+from seqsuite.longdep.measures import aligned_probe, gate_means, gradient_norms, marker_positions
+from seqsuite.longdep.report import render_lab_page, write_lab_report
 from seqsuite.longdep.summary import (
     GRADIENT_COLUMNS,
     SUMMARY_COLUMNS,
@@ -39,69 +25,57 @@ from seqsuite.longdep.summary import (
     solved_table,
     solving_sentence,
 )
-from seqsuite.longdep.tasks import generate
-from seqsuite.report import write_report
-from seqsuite.training import NonFiniteLossError
+from seqsuite.longdep.tasks import TASKS, generate
+from seqsuite.models.build import InputSpec, build_model
+from seqsuite.models.cells import explicit_cell, unroll
+from seqsuite.steps.lab import LabRun, generate_data, lab_architecture, load_data, summarise, train_lab_run
+from seqsuite.steps.runner import train_plan
+from seqsuite.training import NonFiniteLossError, TensorData
 
-CONFIG = LabConfig(hidden_size=16, mlp_hidden_sizes=(32,), lr=0.01, clip_norm=1.0, forget_bias=1.0,
-                   batch_size=32, max_updates=400, eval_every=50)
+SETTINGS = {"hidden_size": 16, "mlp_hidden_sizes": [32], "lr": 0.01, "clip_norm": 1.0, "forget_bias": 1.0,
+            "batch_size": 32, "max_updates": 400, "eval_every": 50}
 SIZES = {"train": 2000, "val": 200, "test": 200}
 
 
-def tensors(task: str, length: int, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def tensors(task: str, length: int, seed: int = 0) -> dict[str, TensorData]:
     arrays = generate(task, length, seed, SIZES)
-    return {s: (torch.from_numpy(arrays[f"{s}_x"]), torch.from_numpy(arrays[f"{s}_y"])) for s in SIZES}
+    return {s: TensorData(torch.from_numpy(arrays[f"{s}_x"]), torch.from_numpy(arrays[f"{s}_y"])) for s in SIZES}
 
 
-def forget_rows(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    lstm, h = model.recurrent, model.recurrent.hidden_size
-    return {name: getattr(lstm, name)[h:2 * h].detach().clone()
-            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+def lab_model(name: str, task: str, length: int) -> torch.nn.Module:
+    """A fresh lab model for a task at gap length T, as the lab builds it."""
+    channels = 2 if task == "adding" else 8
+    inputs = InputSpec(n_outputs=TASKS[task].n_outputs, sequence_dim=channels, tabular_dim=length * channels)
+    return build_model(name, inputs, lab_architecture(SETTINGS))
 
 
-def test_lstm_variants_start_with_their_forget_bias():
-    torch.manual_seed(0)
-    bias = {name: forget_rows(build_lab_model(name, 10, 2, 1, CONFIG))
-            for name in ("lstm", "lstm_forget_bias0", "lstm_no_forget_gate")}
-    assert torch.all(bias["lstm"]["bias_ih_l0"] + bias["lstm"]["bias_hh_l0"] == CONFIG.forget_bias)
-    assert torch.all(bias["lstm_forget_bias0"]["bias_ih_l0"] + bias["lstm_forget_bias0"]["bias_hh_l0"] == 0)
-    assert torch.all(bias["lstm_no_forget_gate"]["weight_hh_l0"] == 0)
-
-
-def test_lstm_without_forget_gate_is_the_1997_cell_and_stays_so_under_training():
-    torch.manual_seed(1)
-    model = build_lab_model("lstm_no_forget_gate", 20, 2, 1, CONFIG)
-    before = forget_rows(model)
+def test_lstm_without_forget_gate_stays_the_1997_cell_under_training():
     data = tensors("adding", 20)
-    train_lab(model, TASK_SPECS["adding"], data["train"], data["val"], replace(CONFIG, max_updates=30), seed=0)
-    after = forget_rows(model)
+    plan = LabRun(data, "adding", 20, "lstm_no_forget_gate", 0, {**SETTINGS, "max_updates": 30})
+    h = plan.model.recurrent.hidden_size
+    before = {name: p[h:2 * h].detach().clone() for name, p in plan.model.recurrent.named_parameters()}
+    train_plan(plan)
+    after = {name: p[h:2 * h].detach().clone() for name, p in plan.model.recurrent.named_parameters()}
     assert all(torch.equal(before[name], after[name]) for name in before)  # σ'(30) = 0: no update reaches them
-    assert torch.all(after["bias_ih_l0"] == OPEN_FORGET_BIAS)
-    cell = explicit_cell(model)
-    assert isinstance(cell, GatedLSTMCell) and not cell.forget_gate
-    x = data["test"][0][:16]
-    hidden, gates = unroll(cell, x)
-    expected, _ = model.recurrent(x)
+    x = data["test"].x[:16]
+    hidden, gates = unroll(explicit_cell(plan.model.recurrent), x)
+    expected, _ = plan.model.recurrent(x)
     torch.testing.assert_close(torch.stack(hidden, dim=1), expected, rtol=0, atol=1e-6)
     assert torch.equal(gates["forget"], torch.ones_like(gates["forget"]))
 
 
 def test_training_stops_once_validation_is_solved_and_otherwise_spends_the_budget():
-    data = tensors("temporal_order", 12)
-    torch.manual_seed(0)
-    model = build_lab_model("lstm", 12, 8, 4, CONFIG)
+    plan = LabRun(tensors("temporal_order", 12), "temporal_order", 12, "lstm", 0, SETTINGS)
     records = []
-    result = train_lab(model, TASK_SPECS["temporal_order"], data["train"], data["val"], CONFIG, seed=0,
-                       on_eval=records.append)
-    assert result.stopped_solved and result.steps < CONFIG.max_updates and result.steps % CONFIG.eval_every == 0
+    result = train_plan(plan, on_record=records.append)
+    every = SETTINGS["eval_every"]
+    assert result.stopped_early and result.updates < SETTINGS["max_updates"] and result.updates % every == 0
     assert records == result.history and records[-1]["val_score"] <= 0.01
-    assert [r["step"] for r in records] == list(range(CONFIG.eval_every, result.steps + 1, CONFIG.eval_every))
-    short = replace(CONFIG, max_updates=70)  # far too few for a tanh RNN on the adding problem at T = 40
-    data = tensors("adding", 40)
-    torch.manual_seed(0)
-    result = train_lab(build_lab_model("rnn", 40, 2, 1, short), TASK_SPECS["adding"], data["train"], data["val"],
-                       short, seed=0)
-    assert not result.stopped_solved and result.steps == 70 and [r["step"] for r in result.history] == [50, 70]
+    assert [r["step"] for r in records] == list(range(every, result.updates + 1, every))
+    # far too few updates for a tanh RNN on the adding problem at T = 40
+    plan = LabRun(tensors("adding", 40), "adding", 40, "rnn", 0, {**SETTINGS, "max_updates": 70})
+    result = train_plan(plan)
+    assert not result.stopped_early and result.updates == 70 and [r["step"] for r in result.history] == [50, 70]
 
 
 def test_solved_is_judged_on_test_although_training_stops_on_validation(tmp_path, tracking_store):
@@ -111,8 +85,8 @@ def test_solved_is_judged_on_test_although_training_stops_on_validation(tmp_path
     np.savez(tmp_path / "data.npz", **arrays)
     uri, artifacts = tracking_store
     outputs = {name: str(tmp_path / name) for name in ("metrics", "gradients", "checkpoint", "gates")}
-    train_run(tmp_path / "data.npz", "adding", 10, "lstm", 0, {**asdict(CONFIG), "max_updates": 1500}, outputs, 1,
-              {"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5}, "train_longdep_lstm", tmp_path)
+    train_lab_run(tmp_path / "data.npz", "adding", 10, "lstm", 0, {**SETTINGS, "max_updates": 1500}, outputs, 1,
+                  {"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5}, "train_longdep_lstm", tmp_path)
     run = json.loads((tmp_path / "metrics").read_text())
     assert run["stopped_solved"] and run["steps"] < 1500  # validation met the criterion
     assert run["test"]["score"] > 0.1 and run["solved"] == 0  # the test set did not
@@ -141,37 +115,36 @@ def test_config_mistakes_are_named_before_anything_runs():
 
 def test_a_non_finite_loss_names_the_update():
     data = tensors("adding", 10)
-    x, y = data["train"]
-    x = x.clone()
-    x[:, 3, 0] = float("nan")
-    torch.manual_seed(0)
-    with pytest.raises(NonFiniteLossError, match="at update 1"):
-        train_lab(build_lab_model("rnn", 10, 2, 1, CONFIG), TASK_SPECS["adding"], (x, y), data["val"], CONFIG, 0)
+    data["train"].x[:, 3, 0] = float("nan")
+    plan = LabRun(data, "adding", 10, "rnn", 0, SETTINGS)
+    with pytest.raises(NonFiniteLossError, match=r"tanh RNN, adding problem, T = 10, seed 0: .* at update 1 .*"
+                                                 r"lower longdep.training.lr"):
+        train_plan(plan)
 
 
 def test_gradient_norms_run_from_the_output_backwards_and_leave_the_model_untouched():
     torch.manual_seed(3)
     data = tensors("adding", 30)
-    x, y = data["test"][0][:64], data["test"][1][:64]
+    x, y = data["test"].x[:64], data["test"].y[:64]
     for name in ("rnn", "lstm", "mlp"):
-        model = build_lab_model(name, 30, 2, 1, CONFIG)
+        model = lab_model(name, "adding", 30)
         weights = [p.detach().clone() for p in model.parameters()]
-        norms = gradient_norms(model, TASK_SPECS["adding"], x, y)
+        norms = gradient_norms(model, TASKS["adding"], x, y)
         assert norms.shape == (30,) and np.all(norms >= 0)
         assert all(p.grad is None for p in model.parameters())
         assert all(torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
     # an untrained tanh RNN's signal fades going back from the output (distance 0) to the first step
-    rnn_norms = gradient_norms(build_lab_model("rnn", 30, 2, 1, CONFIG), TASK_SPECS["adding"], x, y)
+    rnn_norms = gradient_norms(lab_model("rnn", "adding", 30), TASKS["adding"], x, y)
     assert rnn_norms[-1] < 1e-3 * rnn_norms[0]
 
 
 def test_probes_align_the_deciding_steps_of_both_tasks():
-    adding = tensors("adding", 40)["test"][0][:50]
+    adding = tensors("adding", 40)["test"].x[:50]
     probe, positions = aligned_probe("adding", adding)
     assert len(positions) == 2 and positions[0] <= 20 < positions[1]
     assert all(marker_positions("adding", sequence) == positions for sequence in probe)
     torch.testing.assert_close(probe[:, :, 0], adding[:, :, 0])
-    order = tensors("temporal_order", 40)["test"][0][:50]
+    order = tensors("temporal_order", 40)["test"].x[:50]
     probe, positions = aligned_probe("temporal_order", order)
     assert len(probe) == 50 and all(marker_positions("temporal_order", s) == positions for s in probe)
     for before, after in zip(order, probe, strict=True):  # same symbols, the X/Y pair in the same order
@@ -182,19 +155,19 @@ def test_probes_align_the_deciding_steps_of_both_tasks():
 
 def test_gate_means_cover_all_units_and_the_readout_units():
     torch.manual_seed(4)
-    model = build_lab_model("lstm", 25, 2, 1, CONFIG)
+    model = lab_model("lstm", "adding", 25)
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.weight[0, 5] = 2.0
-    x = tensors("adding", 25)["test"][0][:20]
+    x = tensors("adding", 25)["test"].x[:20]
     means = gate_means(model, x)
-    _, gates = unroll(explicit_cell(model), x)
+    _, gates = unroll(explicit_cell(model.recurrent), x)
     for name in ("input", "forget", "output"):
         assert means["all"][name].shape == (25,)
         np.testing.assert_allclose(means["readout"][name], gates[name][:, :, 5].mean(dim=0).detach().numpy(),
                                    rtol=1e-6)
     with pytest.raises(ValueError, match="need an LSTM"):
-        gate_means(build_lab_model("rnn", 25, 2, 1, CONFIG), x)
+        gate_means(lab_model("rnn", "adding", 25), x)
 
 
 def sweep_summary() -> pd.DataFrame:
@@ -240,40 +213,36 @@ def test_decay_rates_recover_the_factor_per_step():
     assert "T = 40" in sentence and "factor of 9.8e-04" in sentence and "0.904 in the untrained LSTM" in sentence
 
 
-def test_lab_section_shows_tables_findings_and_figures(tmp_path):
+def test_lab_page_shows_tables_findings_and_figures(tmp_path):
     summary = sweep_summary()
     ablation = summary[(summary["model"] == "lstm") & (summary["T"] == 100)].assign(model="lstm_forget_bias0")
     summary = pd.concat([summary, ablation.assign(solved=0, score=0.15)], ignore_index=True)
     settings = {"tasks": {"adding": {"T": [20, 50, 100], "batch_size": 64, "max_updates": 3000}},
                 "training": {"lr": 0.01, "clip_norm": 1.0, "hidden_size": 32, "mlp_hidden_sizes": [128],
                              "forget_bias": 1.0}, "sizes": {"train": 10000, "val": 1000, "test": 1000}}
-    png = (tmp_path / "x.png")
-    png.write_bytes(b"\x89PNG fake")
-    section = lab_section(summary, decay_rates(gradient_frame({"rnn": 0.5, "lstm": 0.99})), png.read_bytes(),
-                          png.read_bytes(), settings)
-    assert "Long-range dependencies" in section and "at most 3,000 updates" in section
-    assert section.count("data:image/png;base64,") == 2
-    assert "<td class=\"significant\">2/3</td>" in section and "LSTM, forget bias 0" in section
-    assert "the LSTM up to T = 100" in section
-    # a report of the lab alone (no dataset runs yet) is a page with that section and an empty summary
-    write_report([], [], {}, tmp_path / "index.html", tmp_path / "summary.csv", lab_section=section)
-    assert "Long-range dependencies" in (tmp_path / "index.html").read_text()
-    assert (tmp_path / "summary.csv").read_text().strip() == "dataset,model,seed,split,metric,value"
-    with pytest.raises(ValueError, match="at least one run"):
-        write_report([], [], {}, tmp_path / "index.html", tmp_path / "summary.csv")
+    inputs = (summary, decay_rates(gradient_frame({"rnn": 0.5, "lstm": 0.99})), b"\x89PNG fake", b"\x89PNG fake",
+              settings)
+    write_lab_report(*inputs, tmp_path / "report" / "longdep.html")
+    page = (tmp_path / "report" / "longdep.html").read_text(encoding="utf-8")
+    assert page == render_lab_page(*inputs)
+    assert '<section id="long-range-dependencies">\n<h2>Long-range dependencies</h2>' in page
+    assert "at most 3,000 updates" in page and page.count("data:image/png;base64,") == 2
+    assert "<td class=\"significant\">2/3</td>" in page and "LSTM, forget bias 0" in page
+    assert "the LSTM up to T = 100" in page
+    assert '<a href="index.html">' in page  # back to the datasets' page beside it
 
 
 def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
     uri, artifacts = tracking_store
     generate_data("adding", 12, 0, {"train": 500, "val": 100, "test": 100}, tmp_path / "data.npz")
-    assert load_data(tmp_path / "data.npz")["train"][0].shape == (500, 12, 2)
-    settings = {**asdict(CONFIG), "mlp_hidden_sizes": [32], "max_updates": 60, "eval_every": 20}
+    assert load_data(tmp_path / "data.npz")["train"].x.shape == (500, 12, 2)
+    settings = {**SETTINGS, "max_updates": 60, "eval_every": 20}
     metrics, gradients, gates = [], [], []
     for model in ("mlp", "rnn", "lstm"):
         outputs = {name: str(tmp_path / f"{model}-{name}") for name in ("metrics", "gradients", "checkpoint", "gates")}
-        train_run(tmp_path / "data.npz", "adding", 12, model, 0, settings, outputs, threads=1,
-                  tracking={"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
-                  rule=f"train_longdep_{model}", workflow_dir=tmp_path)
+        train_lab_run(tmp_path / "data.npz", "adding", 12, model, 0, settings, outputs, threads=1,
+                      tracking={"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
+                      rule=f"train_longdep_{model}", workflow_dir=tmp_path)
         metrics.append(outputs["metrics"])
         gradients.append(outputs["gradients"])
         if model == "lstm":

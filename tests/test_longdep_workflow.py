@@ -1,5 +1,5 @@
-"""The lab through Snakemake: `snakemake longdep` runs it alone, the default job leaves it out unless enabled,
-and the report keeps the sections of whatever has run."""
+"""The lab through Snakemake: `snakemake longdep` runs it alone and writes its own page of the report, the
+default job leaves it out unless enabled, and neither reruns anything of the other."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def test_longdep_target_runs_the_whole_lab_and_no_dataset_job(tmp_path):
     assert all(jobs[f"train_longdep_{model}"] == 7 * 3 for model in ("mlp", "rnn"))
     assert jobs["train_longdep_lstm"] == 7 * 3
     assert jobs["train_longdep_lstm_forget_bias0"] == jobs["train_longdep_lstm_no_forget_gate"] == 3
-    assert jobs["summarise_longdep"] == jobs["report"] == 1
-    assert not {"download_dataset", "extract_features", "train_mlp", "train_lstm"} & set(jobs)
+    assert jobs["summarise_longdep"] == jobs["write_lab_report"] == 1
+    assert not {"download_dataset", "extract_features", "train_mlp", "train_lstm", "write_report"} & set(jobs)
 
 
 def test_default_job_leaves_the_lab_out_unless_enabled(tmp_path):
@@ -53,6 +53,7 @@ def test_default_job_leaves_the_lab_out_unless_enabled(tmp_path):
     jobs = job_counts(enabled.stdout)
     assert jobs["train_mlp"] == default["train_mlp"] and jobs["train_longdep_rnn"] == 7
     assert jobs["train_longdep_lstm_forget_bias0"] == 1 and "train_longdep_lstm_no_forget_gate" not in jobs
+    assert jobs["write_report"] == jobs["write_lab_report"] == 1
 
 
 def test_longer_gaps_come_from_the_config_and_a_too_short_one_is_named(tmp_path):
@@ -80,7 +81,7 @@ def tiny_lab(config: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_lab_alone_then_datasets_then_lab_again_keeps_both_sections(tmp_path):
+def test_lab_alone_then_datasets_then_lab_again_keeps_both_pages(tmp_path):
     tiny_registry(tmp_path)
     config = tiny_lab(tiny_config(tmp_path, ["digits"]))
     config["models"] = ["mlp"]
@@ -89,8 +90,9 @@ def test_lab_alone_then_datasets_then_lab_again_keeps_both_sections(tmp_path):
     lab = snakemake(tmp_path, "--cores", "2", "--", "longdep")
     assert lab.returncode == 0, lab.stderr[-5000:]
     assert not (tmp_path / "resources").exists()  # no dataset was downloaded for the lab
-    page = (tmp_path / "results" / "report" / "index.html").read_text()
-    assert "Long-range dependencies" in page and "No dataset runs are part of this report" in page
+    report = tmp_path / "results" / "report"
+    lab_page = (report / "longdep.html").read_text()
+    assert "Long-range dependencies" in lab_page and not (report / "index.html").exists()
     summary = pd.read_csv(tmp_path / "results" / "longdep" / "summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS and len(summary) == 3 * 3 + 2
     assert set(summary["model"]) == {"mlp", "rnn", "lstm", "lstm_forget_bias0", "lstm_no_forget_gate"}
@@ -106,19 +108,16 @@ def test_lab_alone_then_datasets_then_lab_again_keeps_both_sections(tmp_path):
 
     datasets = snakemake(tmp_path, "--cores", "2")
     assert datasets.returncode == 0, datasets.stderr[-5000:]
-    assert not re.search(r"rule (train_longdep|generate_longdep)", datasets.stdout + datasets.stderr)
-    page = (tmp_path / "results" / "report" / "index.html").read_text()
-    assert "Long-range dependencies" in page and "digits" in page
+    assert not re.search(r"rule (train_longdep|generate_longdep|write_lab_report)", datasets.stdout + datasets.stderr)
+    page = (report / "index.html").read_text()
+    assert "digits" in page and 'href="longdep.html"' in page
+    assert (report / "longdep.html").read_text() == lab_page
     again = snakemake(tmp_path, "--cores", "2", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
     # the default job does not run the lab: a changed lab setting reruns nothing there
     changed = snakemake(tmp_path, "--cores", "2", "-n", "--config", "longdep={training: {lr: 0.005}}")
     assert "Nothing to be done" in changed.stdout + changed.stderr
-    # and the lab alone does not rerun dataset runs: only the report is rewritten, keeping both sections
-    lab_again = snakemake(tmp_path, "--cores", "2", "--", "longdep")
-    assert lab_again.returncode == 0, lab_again.stderr[-5000:]
-    rules = set(re.findall(r"^(?:local)?rule (\w+):", lab_again.stdout + lab_again.stderr, flags=re.MULTILINE))
-    assert rules == {"report", "longdep"}
-    page = (tmp_path / "results" / "report" / "index.html").read_text()
-    assert "Long-range dependencies" in page and "digits" in page
-    assert len(pd.read_csv(tmp_path / "results" / "report" / "summary.csv")) == 8  # the digits MLP run
+    # and the lab alone reruns nothing either: both pages stand as they were
+    lab_again = snakemake(tmp_path, "--cores", "2", "-n", "--", "longdep")
+    assert "Nothing to be done" in lab_again.stdout + lab_again.stderr
+    assert len(pd.read_csv(report / "summary.csv")) == 8  # the digits MLP run

@@ -1,4 +1,5 @@
-"""Models: padding never changes a prediction; unknown names list the valid ones."""
+"""Models: padding never changes a prediction; the LSTM variants start as their entries say; unknown names list
+the valid ones."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from seqsuite.models import ArchitectureConfig, InputSpec, build_model, count_parameters
+from seqsuite.models import MODELS
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
+from seqsuite.models.cells import GatedLSTMCell, explicit_cell, unroll
+from seqsuite.models.recurrent import OPEN_FORGET_BIAS
 
-TEXT = InputSpec(n_classes=3, vocab_size=50, pad_index=0)
-SPEECH = InputSpec(n_classes=3, sequence_dim=6)
+TEXT = InputSpec(n_outputs=3, vocab_size=50, pad_index=0)
+SPEECH = InputSpec(n_outputs=3, sequence_dim=6)
 
 
 def sequences(inputs: InputSpec) -> list[torch.Tensor]:
@@ -20,7 +24,7 @@ def sequences(inputs: InputSpec) -> list[torch.Tensor]:
     return [torch.randn(n, inputs.sequence_dim) for n in lengths]
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", [name for name, entry in MODELS.items() if entry.layer])
 @pytest.mark.parametrize("inputs", [TEXT, SPEECH], ids=["text", "speech"])
 @pytest.mark.parametrize("readout", ["last", "mean", "max"])
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -47,7 +51,7 @@ def test_token_ids_without_lengths_count_up_to_the_padding():
 
 
 def test_mlp_maps_vectors_to_logits():
-    model = build_model("mlp", InputSpec(n_classes=4, tabular_dim=10), ArchitectureConfig(hidden_sizes=[16, 8]))
+    model = build_model("mlp", InputSpec(n_outputs=4, tabular_dim=10), ArchitectureConfig(hidden_sizes=[16, 8]))
     assert model(torch.randn(5, 10)).shape == (5, 4)
     assert count_parameters(model) == (10 * 16 + 16) + (16 * 8 + 8) + (8 * 4 + 4)
 
@@ -55,14 +59,14 @@ def test_mlp_maps_vectors_to_logits():
 def test_rnn_is_tanh_and_lstm_is_gated():
     rnn = build_model("rnn", SPEECH, ArchitectureConfig(hidden_size=8))
     lstm = build_model("lstm", SPEECH, ArchitectureConfig(hidden_size=8))
-    assert isinstance(rnn.rnn, torch.nn.RNN) and rnn.rnn.nonlinearity == "tanh"
-    assert isinstance(lstm.rnn, torch.nn.LSTM)
-    assert lstm.rnn.weight_ih_l0.shape[0] == 4 * rnn.rnn.weight_ih_l0.shape[0]  # input, forget, cell, output
+    assert isinstance(rnn.recurrent, torch.nn.RNN) and rnn.recurrent.nonlinearity == "tanh"
+    assert isinstance(lstm.recurrent, torch.nn.LSTM)
+    assert lstm.recurrent.weight_ih_l0.shape[0] == 4 * rnn.recurrent.weight_ih_l0.shape[0]  # i, f, g, o
 
 
 def test_unknown_model_and_readout_list_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown model 'gru'; valid models are mlp, rnn, lstm"):
-        build_model("gru", SPEECH, ArchitectureConfig())
+    with pytest.raises(ValueError, match=f"unknown model 'transformer'; valid models are {', '.join(MODELS)}"):
+        build_model("transformer", SPEECH, ArchitectureConfig())
     with pytest.raises(ValueError, match="unknown readout 'first'; valid readouts are last, mean, max"):
         build_model("rnn", SPEECH, ArchitectureConfig(readout="first"))
 
@@ -83,3 +87,51 @@ def test_padding_invariance_and_a_training_step_on_cuda(cell):
     loss = torch.nn.functional.cross_entropy(model(batch, lengths), torch.tensor([0, 1, 2, 0], device=cuda))
     loss.backward()
     assert all(p.grad is not None and p.grad.is_cuda for p in model.parameters() if p.requires_grad)
+
+
+def forget_rows(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    lstm, h = model.recurrent, model.recurrent.hidden_size
+    return {name: getattr(lstm, name)[h:2 * h].detach().clone()
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+
+
+def test_lstm_variants_start_with_their_forget_bias_and_the_dataset_lstm_with_pytorchs():
+    arch = ArchitectureConfig(hidden_size=8, forget_bias=1.0)
+    torch.manual_seed(0)
+    bias = {name: forget_rows(build_model(name, SPEECH, arch)) for name in ("lstm", "lstm_forget_bias0",
+                                                                           "lstm_no_forget_gate")}
+    assert torch.all(bias["lstm"]["bias_ih_l0"] + bias["lstm"]["bias_hh_l0"] == 1.0)
+    assert torch.all(bias["lstm_forget_bias0"]["bias_ih_l0"] + bias["lstm_forget_bias0"]["bias_hh_l0"] == 0)
+    assert torch.all(bias["lstm_no_forget_gate"]["weight_hh_l0"] == 0)
+    assert torch.all(bias["lstm_no_forget_gate"]["bias_ih_l0"] == OPEN_FORGET_BIAS)
+    torch.manual_seed(0)
+    default = forget_rows(build_model("lstm", SPEECH, ArchitectureConfig(hidden_size=8)))
+    assert len(set((default["bias_ih_l0"] + default["bias_hh_l0"]).tolist())) == 8  # untouched: random
+
+
+def test_open_forget_gate_lstm_is_the_1997_cell():
+    torch.manual_seed(1)
+    model = build_model("lstm_no_forget_gate", SPEECH, ArchitectureConfig(hidden_size=8))
+    cell = explicit_cell(model.recurrent)
+    assert isinstance(cell, GatedLSTMCell) and not cell.forget_gate
+    x = torch.randn(3, 7, 6)
+    hidden, gates = unroll(cell, x)
+    expected, _ = model.recurrent(x)
+    torch.testing.assert_close(torch.stack(hidden, dim=1), expected, rtol=1e-5, atol=1e-6)
+    assert torch.all(gates["forget"] == 1.0)
+
+
+@pytest.mark.parametrize("name", [name for name, entry in MODELS.items() if entry.layer])
+def test_every_recurrent_model_has_an_explicit_cell_that_reproduces_it(name):
+    torch.manual_seed(2)
+    model = build_model(name, SPEECH, ArchitectureConfig(hidden_size=8, forget_bias=1.0))
+    x = torch.randn(4, 9, 6)
+    hidden, _ = unroll(explicit_cell(model.recurrent), x)
+    expected, _ = model.recurrent(x)
+    torch.testing.assert_close(torch.stack(hidden, dim=1), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_reads_a_sequence_flattened():
+    model = build_model("mlp", InputSpec(n_outputs=1, sequence_dim=2, tabular_dim=10), ArchitectureConfig([4]))
+    x = torch.randn(3, 5, 2)
+    torch.testing.assert_close(model(x), model(x.reshape(3, 10)))

@@ -1,15 +1,14 @@
-"""Tests for seqsuite.report: summary tables, finding sentence, figures, HTML page and file output.
+"""Tests for seqsuite.report: summary tables, finding sentence, figures and the files it writes.
 
-The statistics themselves (intervals, McNemar, paired t, Holm, length buckets) are tested in test_report_stats.py.
+The statistics themselves (intervals, McNemar, paired t, Holm, length buckets) are tested in test_report_stats.py,
+the two HTML pages in test_report_pages.py (which builds its runs with fake_runs and fake_predictions from here).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import pytest
 from scipy import stats as scipy_stats
 
 from seqsuite.report import read_metrics, write_report
-from seqsuite.report.html import MLFLOW_UI, render_report, seeds_statement
 from seqsuite.report.plots import (
     accuracy_by_length_png,
     confusion_counts,
@@ -88,16 +86,14 @@ def _test_values(runs: list[dict[str, Any]], dataset: str, model: str, metric: s
     return np.array([r["metrics"]["test"][metric] for r in runs if r["dataset"] == dataset and r["model"] == model])
 
 
-@pytest.fixture(scope="module")
-def runs() -> list[dict[str, Any]]:
+def fake_runs() -> list[dict[str, Any]]:
     """Runs of both datasets; only fsdd's runs name their MLflow experiment."""
     rng = np.random.default_rng(1234)
     made = [make_run(rng, d, m, s) for d, seeds in SEEDS.items() for m in MODELS for s in seeds]
     return [run | {"experiment_id": "7"} if run["dataset"] == "fsdd" else run for run in made]
 
 
-@pytest.fixture(scope="module")
-def predictions(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int], pd.DataFrame]:
+def fake_predictions(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int], pd.DataFrame]:
     """Every run of a dataset scores the same test examples (index, target, length), each with its own predictions."""
     rng = np.random.default_rng(99)
     shared = {dataset: make_predictions(rng, len(LABELS[dataset])) for dataset in SEEDS}
@@ -110,8 +106,13 @@ def predictions(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int], pd.Dat
 
 
 @pytest.fixture(scope="module")
-def page(runs, predictions) -> str:
-    return render_report(runs, predictions, INFO)
+def runs() -> list[dict[str, Any]]:
+    return fake_runs()
+
+
+@pytest.fixture(scope="module")
+def predictions(runs) -> dict[tuple[str, str, int], pd.DataFrame]:
+    return fake_predictions(runs)
 
 
 def test_summary_frame_has_exact_columns_and_row_count(runs):
@@ -211,113 +212,7 @@ def test_seed_band_uses_the_seeds_that_reached_each_epoch():
     assert band["min"].tolist() == pytest.approx([0.3, 0.5, 0.8]) and band["max"].tolist() == [0.5, 0.7, 0.8]
 
 
-def _sections(page: str) -> dict[str, str]:
-    """Split the page into dataset sections keyed by their heading."""
-    parts = page.split("<section")[1:]
-    return {re.search(r"<h2>(.*?)</h2>", part).group(1): part for part in parts}
-
-
-def test_html_has_every_dataset_model_cell_and_finding(page, runs, predictions):
-    sections = _sections(page)
-    assert set(sections) == set(SEEDS)
-    assert "Every number rests on these seeds: agnews: 2 seeds per model; fsdd: 3 seeds per model." in page
-    summary = summary_frame(runs)
-    for dataset, section in sections.items():
-        table = model_table(summary, dataset).set_index("model")
-        for model in MODELS:
-            assert f'<td class="model">{model}</td><td>{len(SEEDS[dataset])}</td>' in section
-            row = table.loc[model]
-            cells = f"<td>{mean_sd(row['accuracy_mean'], row['accuracy_sd'])}</td>"
-            cells += f"<td>{interval(row['accuracy_ci_low'], row['accuracy_ci_high'])}</td>"
-            assert cells in section
-            assert f"<td>{100 * row['accuracy_per_second']:.2f} points/s</td>" in section
-            for seed in SEEDS[dataset]:
-                assert f"run-{dataset}-{model}-{seed}" in section
-        own = {(m, s): frame for (d, m, s), frame in predictions.items() if d == dataset}
-        comparisons = compare_models(seed_accuracy(summary, dataset), own)
-        assert escape(finding(summary, dataset, comparisons)) in section
-        assert INFO[dataset]["licence"] in section and f"{INFO[dataset]['n_train']:,}" in section
-        assert "<th>95% CI</th>" in section and "<th>Holm-adjusted p</th>" in section
-
-
-def test_html_pairwise_table_has_a_row_per_pair_with_its_numbers(page, runs, predictions):
-    section = _sections(page)["fsdd"]
-    summary = summary_frame(runs)
-    own = {(m, s): frame for (d, m, s), frame in predictions.items() if d == "fsdd"}
-    comparisons = compare_models(seed_accuracy(summary, "fsdd"), own)
-    rows = re.findall(r'<tr><td class="pair">(.*?)</tr>', section)
-    assert len(rows) == len(comparisons) == 3
-    for c, row in zip(comparisons, rows, strict=True):
-        assert row.startswith(f"{c.first} − {c.second}</td><td>3</td><td>+{100 * c.test.mean:.1f}</td>")
-        assert all(f"seed {seed}: " in row for seed in SEEDS["fsdd"])
-        assert ("beats" in row) == (c.winner is not None) and ("cannot separate" in row) == (c.winner is None)
-
-
-def test_html_shows_the_length_plot_with_a_reading(page):
-    for dataset, section in _sections(page).items():
-        assert "<h3>Accuracy by input length</h3>" in section
-        assert f'alt="Accuracy by input length, {dataset}"' in section
-    assert "On the longest inputs (" in page and "rnn is " in page and " lstm (" in page
-    assert "by length in frames" in _sections(page)["fsdd"] and "by length in tokens" in _sections(page)["agnews"]
-
-
-def test_html_images_are_inline_pngs(page):
-    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 3 * len(SEEDS)  # length plot, learning curves, confusion matrix
-    assert len(images) == page.count("<img ")
-    for data in images:
-        assert base64.b64decode(data, validate=True).startswith(PNG_MAGIC)
-
-
-def test_html_loads_nothing_from_the_network(page):
-    assert "https://example.org/fsdd" in page  # citations stay as plain text
-    assert "<script" not in page.lower() and "<link" not in page.lower() and "@import" not in page
-    assert not re.search(r"""src\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
-    absolute = re.findall(r"""href\s*=\s*["']?\s*((?:https?:)?//[^"'>]*)""", page, re.IGNORECASE)
-    assert absolute and all(href.startswith(f"{MLFLOW_UI}/#/experiments/7/runs/") for href in absolute)
-
-
-def test_run_ids_link_to_mlflow_only_when_the_experiment_is_known(page):
-    sections = _sections(page)
-    for model in MODELS:
-        for seed in SEEDS["fsdd"]:
-            href = f"http://127.0.0.1:5000/#/experiments/7/runs/run-fsdd-{model}-{seed}"
-            assert f'seed {seed}: <a href="{href}"><code>run-fsdd-{model}-{seed}</code></a>' in sections["fsdd"]
-        for seed in SEEDS["agnews"]:
-            assert f"seed {seed}: <code>run-agnews-{model}-{seed}</code><" in sections["agnews"]
-    assert "<a href=\"http" not in sections["agnews"]
-    assert "the links work while the MLflow UI serves the tracking store" in page
-
-
-def test_html_escapes_dataset_names():
-    rng = np.random.default_rng(3)
-    run = make_run(rng, "news<b>&co", "lstm", 0, epochs=2)
-    run["run_id"] = None
-    html = render_report(
-        [run],
-        {("news<b>&co", "lstm", 0): make_predictions(rng, 3)},
-        {"news<b>&co": {"kind": "text", "citation": "<i>x</i>"}},
-    )
-    assert "news&lt;b&gt;&amp;co" in html and "<b>" not in html and "<i>" not in html
-    assert "seed 0: –" in html  # no MLflow run id
-    assert "not linked because no run recorded its experiment_id" in html
-
-
-def test_seeds_statement_lists_models_when_their_seed_counts_differ(runs):
-    fewer = [r for r in runs if (r["dataset"], r["model"], r["seed"]) != ("agnews", "lstm", 1)]
-    assert seeds_statement(summary_frame(fewer)) == (
-        "Every number rests on these seeds: agnews: mlp 2, rnn 2, lstm 1 seeds; fsdd: 3 seeds per model."
-    )
-
-
-def test_render_report_requires_info_and_best_predictions(runs, predictions):
-    with pytest.raises(ValueError, match="agnews"):
-        render_report(runs, predictions, {"fsdd": INFO["fsdd"]})
-    with pytest.raises(ValueError, match="no predictions"):
-        render_report(runs, {}, INFO)
-
-
-def _write_runs(root: Path, runs, predictions) -> tuple[list[Path], list[Path]]:
+def write_runs(root: Path, runs, predictions) -> tuple[list[Path], list[Path]]:
     """Write runs as metrics.json and predictions.csv files, returning the paths."""
     metrics_paths, prediction_paths = [], []
     for run in runs:
@@ -332,7 +227,7 @@ def _write_runs(root: Path, runs, predictions) -> tuple[list[Path], list[Path]]:
 
 
 def test_write_report_writes_summary_and_html(tmp_path, runs, predictions):
-    metrics_paths, prediction_paths = _write_runs(tmp_path / "results", runs, predictions)
+    metrics_paths, prediction_paths = write_runs(tmp_path / "results", runs, predictions)
     html_path, summary_path = tmp_path / "out" / "report" / "index.html", tmp_path / "out" / "summary.csv"
     write_report(metrics_paths, prediction_paths, INFO, html_path, summary_path, "http://tracking.example:8080/")
     written = pd.read_csv(summary_path)
@@ -345,7 +240,7 @@ def test_write_report_writes_summary_and_html(tmp_path, runs, predictions):
 
 
 def test_missing_key_error_names_the_file(tmp_path, runs, predictions):
-    metrics_paths, prediction_paths = _write_runs(tmp_path, runs[:2], predictions)
+    metrics_paths, prediction_paths = write_runs(tmp_path, runs[:2], predictions)
     broken = json.loads(metrics_paths[1].read_text())
     del broken["history"]
     del broken["metrics"]["test"]["accuracy"]
@@ -357,7 +252,10 @@ def test_missing_key_error_names_the_file(tmp_path, runs, predictions):
     assert read_metrics(metrics_paths[0])["model"] == runs[0]["model"]
 
 
-def test_write_report_rejects_unpaired_predictions(tmp_path, runs, predictions):
-    metrics_paths, prediction_paths = _write_runs(tmp_path, runs[:2], predictions)
+def test_write_report_rejects_unpaired_predictions_and_no_runs(tmp_path, runs, predictions):
+    metrics_paths, prediction_paths = write_runs(tmp_path, runs[:2], predictions)
     with pytest.raises(ValueError, match="2 metrics files but 1 predictions"):
         write_report(metrics_paths, prediction_paths[:1], INFO, tmp_path / "i.html", tmp_path / "s.csv")
+    with pytest.raises(ValueError, match="at least one run"):
+        write_report([], [], INFO, tmp_path / "i.html", tmp_path / "s.csv")
+    assert not (tmp_path / "i.html").exists() and not (tmp_path / "s.csv").exists()

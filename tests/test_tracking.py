@@ -16,7 +16,7 @@ import torch
 from conftest import REPO
 
 from seqsuite import tracking
-from seqsuite.models import ArchitectureConfig, InputSpec, build_model
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
 
 def client(store) -> mlflow.MlflowClient:
@@ -25,7 +25,7 @@ def client(store) -> mlflow.MlflowClient:
 
 def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_store):
     experiment = f"finished-{uuid.uuid4().hex[:6]}"
-    model = build_model("lstm", InputSpec(n_classes=3, vocab_size=20), ArchitectureConfig(hidden_size=4,
+    model = build_model("lstm", InputSpec(n_outputs=3, vocab_size=20), ArchitectureConfig(hidden_size=4,
                                                                                           embedding_dim=3))
     with tracking.training_run(*tracking_store, experiment, "lstm-seed0", {"lr": 0.01, "hidden_size": 4},
                                {"dataset": "toy", "model": "lstm", "seed": "0"}) as logger:

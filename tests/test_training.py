@@ -1,4 +1,5 @@
-"""Training: it learns, repeats with a seed, keeps the best validation weights, and names a NaN loss."""
+"""The training loop under both policies: it learns, repeats with a seed, keeps the best validation weights
+(patience), stops on its criterion or budget (budget), and names a NaN loss."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import pytest
 import torch
 from scipy import sparse
 
-from seqsuite.models import ArchitectureConfig, InputSpec, build_model
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.training import (
+    Budget,
     NonFiniteLossError,
+    Objective,
     OptimConfig,
+    Patience,
     SequenceData,
     TabularData,
+    TensorData,
     evaluate,
     fit,
     resolve_device,
@@ -33,12 +38,20 @@ def order_task(n: int, seed: int) -> SequenceData:
     return SequenceData(sequences, torch.tensor(labels))
 
 
+def validation(data: SequenceData | TabularData, batch_size: int = 32):
+    """The datasets' per-epoch validation record."""
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        result = evaluate(model, data, batch_size, CPU)
+        return {"val_loss": result.loss, "val_accuracy": result.accuracy}
+    return validate
+
+
 def train_lstm(seed: int, epochs: int = 12):
     seed_everything(seed)
-    model = build_model("lstm", InputSpec(n_classes=2, sequence_dim=2),
+    model = build_model("lstm", InputSpec(n_outputs=2, sequence_dim=2),
                         ArchitectureConfig(hidden_size=16, readout="last"))
-    result = fit(model, order_task(256, 0), order_task(64, 1),
-                 OptimConfig(lr=0.01, batch_size=32, max_epochs=epochs, patience=epochs), seed, CPU)
+    result = fit(model, order_task(256, 0), validation(order_task(64, 1)), Objective(),
+                 OptimConfig(lr=0.01, batch_size=32), Patience(epochs, epochs), seed, CPU)
     return model, result
 
 
@@ -57,7 +70,7 @@ def test_same_seed_repeats_exactly_and_another_seed_differs():
 def test_model_keeps_the_weights_of_its_best_validation_epoch():
     model, result = train_lstm(seed=1, epochs=6)
     best = max(result.history, key=lambda r: (r["val_accuracy"], -r["val_loss"]))
-    assert result.best_epoch == best["epoch"]
+    assert result.kept_round == best["epoch"]
     evaluation = evaluate(model, order_task(64, 1), 32, CPU)
     assert evaluation.accuracy == pytest.approx(best["val_accuracy"])
     assert evaluation.loss == pytest.approx(best["val_loss"], rel=1e-5)
@@ -65,21 +78,59 @@ def test_model_keeps_the_weights_of_its_best_validation_epoch():
 
 def test_early_stopping_stops_after_patience_epochs_without_improvement():
     seed_everything(0)
-    model = build_model("mlp", InputSpec(n_classes=2, tabular_dim=3), ArchitectureConfig(hidden_sizes=[4]))
+    model = build_model("mlp", InputSpec(n_outputs=2, tabular_dim=3), ArchitectureConfig(hidden_sizes=[4]))
     rng = np.random.default_rng(0)
     noise = TabularData(sparse.csr_matrix(rng.standard_normal((64, 3)).astype(np.float32)),
                         torch.from_numpy(rng.integers(0, 2, 64)))
-    result = fit(model, noise, noise, OptimConfig(lr=0.0, max_epochs=50, patience=3), 0, CPU)
-    assert len(result.history) == 4 and result.best_epoch == 1  # lr 0: nothing ever improves
+    result = fit(model, noise, validation(noise), Objective(), OptimConfig(lr=0.0), Patience(50, 3), 0, CPU)
+    assert len(result.history) == 4 and result.kept_round == 1  # lr 0: nothing ever improves
+    assert result.stopped_early and result.updates == 4 * 2
 
 
 def test_nan_loss_stops_with_advice():
     seed_everything(0)
-    model = build_model("mlp", InputSpec(n_classes=2, tabular_dim=2), ArchitectureConfig(hidden_sizes=[4]))
+    model = build_model("mlp", InputSpec(n_outputs=2, tabular_dim=2), ArchitectureConfig(hidden_sizes=[4]))
     data = TabularData(sparse.csr_matrix(np.array([[np.nan, 1.0], [0.0, 1.0]], dtype=np.float32)),
                        torch.tensor([0, 1]))
-    with pytest.raises(NonFiniteLossError, match=r"loss became nan in epoch 1; lower the learning rate"):
-        fit(model, data, data, OptimConfig(), 0, CPU)
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at update 1 \(epoch 1\); lower the learning rate"):
+        fit(model, data, validation(data), Objective(), OptimConfig(), Patience(5, 5), 0, CPU)
+
+
+def sum_task(n: int, seed: int) -> TensorData:
+    """A regression on equal-length sequences: the sum of the first channel."""
+    x = torch.from_numpy(np.random.default_rng(seed).uniform(0, 1, (n, 6, 2)).astype(np.float32))
+    return TensorData(x, x[:, :, 0].sum(dim=1))
+
+
+def mse_validation(data: TensorData):
+    def validate(model: torch.nn.Module) -> dict[str, float]:
+        with torch.no_grad():
+            return {"val_score": float(((model(data.x).squeeze(-1) - data.y) ** 2).mean())}
+    return validate
+
+
+def fit_sum(solved_at: float, max_updates: int = 250, seed: int = 0):
+    seed_everything(seed)
+    model = build_model("mlp", InputSpec(n_outputs=1, tabular_dim=12), ArchitectureConfig(hidden_sizes=[16]))
+    policy = Budget(max_updates=max_updates, eval_every=40, solved_at=solved_at)
+    return fit(model, sum_task(512, 0), mse_validation(sum_task(128, 1)), Objective(regression=True),
+               OptimConfig(lr=0.01, batch_size=16), policy, seed, CPU)
+
+
+def test_budget_policy_validates_every_eval_every_updates_and_after_the_last():
+    result = fit_sum(solved_at=0.0)  # never met: the budget runs out
+    assert [r["step"] for r in result.history] == [40, 80, 120, 160, 200, 240, 250]
+    assert result.updates == 250 and not result.stopped_early and result.kept_round == 250
+    assert result.history[-1]["val_score"] < result.history[0]["val_score"] / 4  # it learns the sum
+
+
+def test_budget_policy_stops_once_validation_meets_the_criterion_and_repeats_with_its_seed():
+    unsolved = fit_sum(solved_at=0.0)
+    threshold = unsolved.history[2]["val_score"]
+    solved = fit_sum(solved_at=threshold)
+    assert solved.stopped_early and solved.updates == 120 and len(solved.history) == 3
+    assert solved.history == unsolved.history[:3]  # the same seed draws the same batches
+    assert fit_sum(solved_at=0.0, seed=1).history != unsolved.history
 
 
 def test_device_auto_falls_back_to_cpu_and_cuda_without_gpu_says_so():

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-T = TypeVar("T")
+Settings = TypeVar("Settings")
 _PARSED_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
 
 
@@ -70,7 +70,7 @@ def _wants_scalar(schema: dict[str, Any]) -> bool:
     return bool(types) and not set(types) & {"string", "object", "array"} and bool(set(types) & set(_PARSED_TYPES))
 
 
-def from_config(cls: type[T], values: dict[str, Any]) -> T:
+def from_config(cls: type[Settings], values: dict[str, Any]) -> Settings:
     """Build a dataclass from the keys of a config section that it has, ignoring the others."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import mlflow
+import mlflow.pytorch
 import numpy as np
 from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
 
-T = TypeVar("T")
+Result = TypeVar("Result")
 _RETRY_SECONDS = 120.0
 SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
 
@@ -30,7 +31,7 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
-def _retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _retry(call: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
     """Call, retrying with backoff while another job holds the SQLite write lock."""
     deadline, pause = time.monotonic() + _RETRY_SECONDS, 0.2
     while True:
@@ -155,8 +156,6 @@ class RunLogger:
 
     def log_model(self, model: Any, input_example: np.ndarray, requirements: list[str]) -> None:
         """The model with a signature inferred from one input example."""
-        import mlflow.pytorch
-
         _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
                pip_requirements=requirements, serialization_format="pickle")
 

@@ -1,20 +1,28 @@
-"""Fit and evaluate a classifier: Adam, gradient clipping, early stopping on validation accuracy."""
+"""The one training loop: Adam with gradient clipping, validated after every round, stopped by a policy.
+
+Two policies drive it: the datasets' (a round is an epoch over shuffled data; early stopping with patience,
+the best validation weights kept) and the lab's (a round is eval_every random batches within an update
+budget; it stops once validation meets the task's criterion).
+"""
 
 from __future__ import annotations
 
 import copy
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from scipy import sparse
 from sklearn.metrics import f1_score
 from torch import nn
+from torch.nn import functional
 from torch.nn.utils.rnn import pad_sequence
+
+Inputs = tuple[torch.Tensor, ...]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -23,23 +31,20 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Optimiser and stopping settings."""
+    """Optimiser settings (config: training.<kind>.<model>, or longdep.training with the task's batch size)."""
 
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 32
-    max_epochs: int = 10
-    patience: int = 3
     clip_norm: float | None = 1.0
-
 
 
 class Batches(Protocol):
     """A split that hands out (model inputs, targets) for a set of example indices."""
 
-    labels: torch.Tensor
+    def __len__(self) -> int: ...
 
-    def batch(self, index: np.ndarray) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]: ...
+    def batch(self, index: Any) -> tuple[Inputs, torch.Tensor]: ...
 
 
 @dataclass
@@ -50,7 +55,10 @@ class SequenceData:
     labels: torch.Tensor
     pad_value: float = 0
 
-    def batch(self, index: np.ndarray) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
         """Padded inputs (B, T[, C]) and their lengths (B,), with targets (B,)."""
         chosen = [self.sequences[i] for i in index]
         lengths = torch.tensor([len(s) for s in chosen], dtype=torch.long)
@@ -65,9 +73,115 @@ class TabularData:
     matrix: sparse.csr_matrix
     labels: torch.Tensor
 
-    def batch(self, index: np.ndarray) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
         """Dense inputs (B, D) with targets (B,)."""
         return (torch.from_numpy(self.matrix[index].toarray()),), self.labels[index]
+
+
+@dataclass
+class TensorData:
+    """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def batch(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """Inputs (B, T, C) with targets (B,)."""
+        return (self.x[index],), self.y[index]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the loop minimises: cross-entropy over classes, or the MSE of one output (a regression)."""
+
+    regression: bool = False
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The mean loss of a batch: outputs (B, n_outputs), targets (B,)."""
+        if self.regression:
+            return functional.mse_loss(outputs.squeeze(-1), targets)
+        return functional.cross_entropy(outputs, targets)
+
+
+class Patience:
+    """The datasets' policy: a round is an epoch over shuffled data; the weights with the best validation
+    (accuracy, then loss) are kept; stop after `patience` epochs without better ones or after max_epochs."""
+
+    step_key = "epoch"
+
+    def __init__(self, max_epochs: int, patience: int) -> None:
+        self.max_epochs, self.patience = max_epochs, patience
+        self.best_key: tuple[float, float] | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.kept_round, self.stale = 0, 0
+
+    def rounds(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[int, Iterable[np.ndarray]]]:
+        """(epoch, its batches of example indices); each epoch's order is drawn when the epoch starts."""
+        rng = np.random.default_rng(seed)
+        for epoch in range(1, self.max_epochs + 1):
+            yield epoch, batch_indices(n, batch_size, rng)
+
+    def stop(self, record: dict[str, float], model: nn.Module) -> bool:
+        """Keep the weights if this epoch's validation is the best so far; whether patience has run out."""
+        key = (record["val_accuracy"], -record["val_loss"])
+        if self.best_key is None or key > self.best_key:
+            self.best_key, self.best_state = key, copy.deepcopy(model.state_dict())
+            self.kept_round, self.stale = int(record[self.step_key]), 0
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def finish(self, model: nn.Module, last_round: int) -> None:
+        """Leave the model holding its best validation weights."""
+        model.load_state_dict(self.best_state)
+
+
+class Budget:
+    """The lab's policy: a round is eval_every batches drawn at random (with replacement), at most max_updates
+    in all; stop once the validation score is at most solved_at. The final weights are kept."""
+
+    step_key = "step"
+
+    def __init__(self, max_updates: int, eval_every: int, solved_at: float) -> None:
+        self.max_updates, self.eval_every, self.solved_at = max_updates, eval_every, solved_at
+        self.kept_round = 0
+
+    def rounds(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[int, Iterable[torch.Tensor]]]:
+        """(updates done at the round's end, its batches of example indices)."""
+        sampler = torch.Generator().manual_seed(seed)
+        done = 0
+        while done < self.max_updates:
+            size = min(self.eval_every, self.max_updates - done)
+            done += size
+            yield done, (torch.randint(0, n, (batch_size,), generator=sampler) for _ in range(size))
+
+    def stop(self, record: dict[str, float], model: nn.Module) -> bool:
+        """Whether validation meets the criterion."""
+        return record["val_score"] <= self.solved_at
+
+    def finish(self, model: nn.Module, last_round: int) -> None:
+        """Keep the final weights."""
+        self.kept_round = last_round
+
+
+Policy = Patience | Budget
+
+
+@dataclass
+class FitResult:
+    """Per-round history, updates taken, whether the policy stopped early, the round kept, the wall time."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    updates: int = 0
+    stopped_early: bool = False
+    kept_round: int = 0
+    train_seconds: float = 0.0
 
 
 @dataclass
@@ -82,15 +196,6 @@ class Evaluation:
     def metrics(self) -> dict[str, float]:
         """The scalar metrics."""
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "loss": self.loss}
-
-
-@dataclass
-class FitResult:
-    """Per-epoch history, the epoch whose weights were kept, and the wall time."""
-
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0
-    train_seconds: float = 0.0
 
 
 def seed_everything(seed: int) -> None:
@@ -109,24 +214,25 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _batch_indices(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+def batch_indices(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Indices 0..n-1 in batches, shuffled by rng (in order without one)."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def _to(device: torch.device, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+def _to(device: torch.device, inputs: Inputs) -> Inputs:
     return tuple(t.to(device) for t in inputs)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Batches, batch_size: int, device: torch.device) -> Evaluation:
-    """Mean cross-entropy, accuracy and macro-F1 of the model on a split."""
+def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int, device: torch.device) -> Evaluation:
+    """Mean cross-entropy, accuracy and macro-F1 of a classifier on a split."""
     model.eval()
     losses, predictions = [], []
-    for index in _batch_indices(len(data.labels), batch_size, None):
+    for index in batch_indices(len(data), batch_size, None):
         inputs, targets = data.batch(index)
         logits = model(*_to(device, inputs))
-        losses.append(nn.functional.cross_entropy(logits, targets.to(device), reduction="sum").item())
+        losses.append(functional.cross_entropy(logits, targets.to(device), reduction="sum").item())
         predictions.append(logits.argmax(dim=1).cpu().numpy())
     predicted = np.concatenate(predictions)
     targets = data.labels.numpy()
@@ -138,59 +244,49 @@ def evaluate(model: nn.Module, data: Batches, batch_size: int, device: torch.dev
     )
 
 
-def fit(
-    model: nn.Module,
-    train: Batches,
-    val: Batches,
-    optim: OptimConfig,
-    seed: int,
-    device: torch.device,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
-) -> FitResult:
-    """Train with Adam until patience runs out; leave the model holding its best validation weights."""
-    rng = np.random.default_rng(seed)
+def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[str, float]], objective: Objective,
+        optim: OptimConfig, policy: Policy, seed: int, device: torch.device,
+        on_record: Callable[[dict[str, float]], None] | None = None) -> FitResult:
+    """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy,
+    for classes) and the validation metrics that validate returns, passed to on_record."""
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
-    result, best_key, best_state, stale = FitResult(), None, None, 0
+    result, position = FitResult(), 0
     started = time.perf_counter()
-    for epoch in range(1, optim.max_epochs + 1):
+    for position, batches in policy.rounds(len(train), optim.batch_size, seed):
         model.train()
-        loss_sum, correct = 0.0, 0
-        for index in _batch_indices(len(train.labels), optim.batch_size, rng):
+        loss_sum, correct, seen = 0.0, 0, 0
+        for index in batches:
             inputs, targets = train.batch(index)
             targets = targets.to(device)
-            logits = model(*_to(device, inputs))
-            loss = nn.functional.cross_entropy(logits, targets)
+            outputs = model(*_to(device, inputs))
+            loss = objective.loss(outputs, targets)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
-                    f"training loss became {loss.item()} in epoch {epoch}; lower the learning rate (lr) "
-                    "or set clip_norm for this model"
+                    f"training loss became {loss.item()} at update {result.updates + 1} ({policy.step_key} "
+                    f"{position}); lower the learning rate (lr) or set clip_norm for this model"
                 )
             optimizer.zero_grad()
             loss.backward()
             if optim.clip_norm:
                 nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
             optimizer.step()
+            result.updates += 1
             loss_sum += loss.item() * len(index)
-            correct += (logits.argmax(dim=1) == targets).sum().item()
-        validation = evaluate(model, val, optim.batch_size, device)
-        record = {
-            "epoch": epoch,
-            "train_loss": loss_sum / len(train.labels),
-            "train_accuracy": correct / len(train.labels),
-            "val_loss": validation.loss,
-            "val_accuracy": validation.accuracy,
-        }
+            seen += len(index)
+            if not objective.regression:
+                correct += (outputs.argmax(dim=1) == targets).sum().item()
+        record = {policy.step_key: position, "train_loss": loss_sum / seen}
+        if not objective.regression:
+            record["train_accuracy"] = correct / seen
+        record.update(validate(model))
         result.history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        key = (validation.accuracy, -validation.loss)
-        if best_key is None or key > best_key:
-            best_key, best_state, result.best_epoch, stale = key, copy.deepcopy(model.state_dict()), epoch, 0
-        else:
-            stale += 1
-            if stale >= optim.patience:
-                break
+        if on_record is not None:
+            on_record(record)
+        if policy.stop(record, model):
+            result.stopped_early = True
+            break
     result.train_seconds = time.perf_counter() - started
-    model.load_state_dict(best_state)
+    policy.finish(model, position)
+    result.kept_round = policy.kept_round
     return result

@@ -19,7 +19,10 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 from seqsuite.cluster import job_resources
 from seqsuite.config import typed_by_schema
 from seqsuite.data.registry import load_registry, select
-from seqsuite.longdep import LSTM_MODELS, TASK_NAMES, check_lab, lab_runs
+from seqsuite.features import FEATURE_FILES
+from seqsuite.longdep import check_lab, lab_runs
+from seqsuite.longdep.tasks import TASKS
+from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
 
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
@@ -32,6 +35,7 @@ check_lab(config["longdep"])
 os.environ.setdefault(
     "SEQSUITE_INVOCATION", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 )
+
 
 def registry_path():
     """config's registry, relative to the working directory or else to the workflow's folder."""
@@ -46,25 +50,67 @@ DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
 wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
-    task="|".join(TASK_NAMES),
+    task="|".join(TASKS),
     T=r"\d+",
 
 
+# Every path a rule writes, one function each; wildcards stay in where no value is given.
+def dataset_folder(dataset="{dataset}"):
+    return f"resources/datasets/{dataset}"
+
+
+def provenance_path(dataset="{dataset}"):
+    return f"resources/datasets/{dataset}.json"
+
+
+def feature_path(name, dataset="{dataset}"):
+    """One file (a FEATURE_FILES key) of a dataset's features."""
+    return f"results/features/{dataset}/{FEATURE_FILES[name]}"
+
+
+RUN_FILES = {"metrics": "metrics.json", "checkpoint": "model.pt", "predictions": "predictions.csv"}
+
+
+def run_path(name, model, dataset="{dataset}", seed="{seed}"):
+    """One output (a RUN_FILES key) of a dataset run: metrics, the best checkpoint, test predictions."""
+    return f"results/models/{model}/{dataset}/seed{seed}/{RUN_FILES[name]}"
+
+
+def lab_data_path(task="{task}", T="{T}", seed="{seed}"):
+    """The fixed train, val and test sets of one lab task, gap length and seed."""
+    return f"results/longdep/data/{task}/T{T}/seed{seed}.npz"
+
+
+LAB_RUN_FILES = {"metrics": "metrics.json", "gradients": "gradient_norms.csv", "checkpoint": "model.pt",
+                 "gates": "gates.csv"}
+
+
+def lab_run_path(name, model, task="{task}", T="{T}", seed="{seed}"):
+    """One output (a LAB_RUN_FILES key) of a lab run; only the LSTMs write their gates."""
+    return f"results/longdep/runs/{task}/T{T}/{model}/seed{seed}/{LAB_RUN_FILES[name]}"
+
+
+LAB_SUMMARY_FILES = {"summary": "summary.csv", "gradients": "gradient_norms.csv", "decay": "decay_rates.csv",
+                     "gradient_plot": "gradient_norms.png", "gate_plot": "gates.png", "settings": "settings.json"}
+
+
+def lab_summary_path(name):
+    """One file (a LAB_SUMMARY_FILES key) of the lab's summary."""
+    return f"results/longdep/{LAB_SUMMARY_FILES[name]}"
+
+
+REPORT_FILES = {"index": "index.html", "summary": "summary.csv", "lab": "longdep.html"}
+
+
+def report_path(name):
+    """One page or table (a REPORT_FILES key) of the report."""
+    return f"results/report/{REPORT_FILES[name]}"
+
+
 def get_final_output():
-    """The report and everything it summarises (the lab's summary too where longdep.enabled)."""
-    lab = list(rules.summarise_longdep.output) if config["longdep"]["enabled"] else []
-    return ["results/report/index.html", "results/report/summary.csv", *lab]
-
-
-def lab_only():
-    """Whether this invocation is `snakemake longdep`: the lab alone, which must neither wait for nor
-    retrain the dataset runs."""
-    return set(workflow.dag_settings.targets) == {"longdep"}
-
-
-def lab_requested():
-    """Whether this invocation runs the lab: longdep.enabled, or the target longdep."""
-    return config["longdep"]["enabled"] or "longdep" in workflow.dag_settings.targets
+    """The datasets' report and summary table, and the lab's page where longdep.enabled."""
+    lab = [report_path("lab")] if config["longdep"]["enabled"] else []
+    return [report_path("index"), report_path("summary"), *lab]
 
 
 # What each step reads of a registry entry: a step reruns only when its own part changes (a new
@@ -94,88 +140,29 @@ def training_settings(model):
     return lambda wildcards: config["training"][DATASETS[wildcards.dataset].kind][model]
 
 
-RUN_FOLDER = "results/models/{model}/{dataset}/seed{seed}"
-RUN_FILES = {"metrics": "metrics.json", "checkpoint": "model.pt", "predictions": "predictions.csv"}
-
-
 def run_outputs(model):
-    """What one training run writes: metrics, the best checkpoint, test predictions."""
-    folder = RUN_FOLDER.replace("{model}", model)
-    return {name: f"{folder}/{filename}" for name, filename in RUN_FILES.items()}
+    """What one dataset run writes, with its wildcards."""
+    return {name: run_path(name, model) for name in RUN_FILES}
 
 
-def report_input(name):
-    """An input function: one output of every dataset run, unless this invocation runs the lab alone."""
-    return lambda wildcards: [] if lab_only() else all_run_outputs(name)
+def all_run_paths(name):
+    """One output (a RUN_FILES key) of every dataset run in the config."""
+    return [run_path(name, model, dataset, seed) for model, dataset, seed in
+            itertools.product(config["models"], config["datasets"], config["seeds"])]
 
 
-def report_features(wildcards):
-    """Every dataset's feature metadata (its sizes and kind), unless this invocation runs the lab alone."""
-    return [] if lab_only() else expand(rules.extract_features.output.meta, dataset=config["datasets"])
+def lab_run_outputs(model):
+    """What one lab run writes, with its wildcards."""
+    return {name: lab_run_path(name, model) for name in LAB_RUN_FILES if name != "gates" or model in LSTM_MODELS}
 
 
-def carried_results(wildcards):
-    """Finished results of the part this invocation does not run, for the report to show without making
-    them inputs (which would rerun them, or wait for them): the dataset runs during `snakemake longdep`,
-    the lab's summary during a `snakemake` without the lab."""
-    carried = {}
-    if lab_only():
-        carried["datasets"] = finished_dataset_runs()
-    lab_files = {name: str(path) for name, path in rules.summarise_longdep.output.items()}  # plain, picklable
-    if not lab_requested() and all(Path(path).exists() for path in lab_files.values()):
-        carried["lab"] = lab_files
-    return carried
+def all_lab_run_paths(name):
+    """One output (a LAB_RUN_FILES key) of every lab run in the config that writes it."""
+    return [lab_run_path(name, model, task, length, seed) for task, length, model, seed in lab_runs(config["longdep"])
+            if name != "gates" or model in LSTM_MODELS]
 
 
-def finished_dataset_runs():
-    """metrics and predictions of every dataset run in the config that has finished, with the features'
-    metadata of their datasets."""
-    finished = {"metrics": [], "predictions": [], "features": []}
-    for model, dataset, seed in itertools.product(config["models"], config["datasets"], config["seeds"]):
-        outputs = {name: path.format(dataset=dataset, seed=seed) for name, path in run_outputs(model).items()}
-        meta = rules.extract_features.output.meta.format(dataset=dataset)
-        if all(Path(path).exists() for path in (outputs["metrics"], outputs["predictions"], meta)):
-            finished["metrics"].append(outputs["metrics"])
-            finished["predictions"].append(outputs["predictions"])
-            finished["features"] += [] if meta in finished["features"] else [meta]
-    return finished
-
-
-def all_run_outputs(name):
-    """One output (a RUN_FILES key) of every training run in the config."""
-    return expand(
-        f"{RUN_FOLDER}/{RUN_FILES[name]}",
-        model=config["models"],
-        dataset=config["datasets"],
-        seed=config["seeds"],
-    )
-
-
-# The long-dependency lab: one fixed data set per task, T and seed; one run per model on each.
-LONGDEP_DATA = "results/longdep/data/{task}/T{T}/seed{seed}.npz"
-LONGDEP_RUN_FOLDER = "results/longdep/runs/{task}/T{T}/{model}/seed{seed}"
-LONGDEP_RUN_FILES = {"metrics": "metrics.json", "gradients": "gradient_norms.csv", "checkpoint": "model.pt"}
-
-
-def longdep_run_outputs(model):
-    """What one lab run writes; the LSTMs also write their gate activations."""
-    folder = LONGDEP_RUN_FOLDER.replace("{model}", model)
-    files = {**LONGDEP_RUN_FILES, "gates": "gates.csv"} if model in LSTM_MODELS else LONGDEP_RUN_FILES
-    return {name: f"{folder}/{filename}" for name, filename in files.items()}
-
-
-def longdep_outputs(name):
-    """One output (a longdep_run_outputs key) of every lab run that writes it."""
-    return [outputs[name].format(task=task, T=length, seed=seed) for task, length, model, seed in
-            lab_runs(config["longdep"]) if name in (outputs := longdep_run_outputs(model))]
-
-
-def longdep_settings(wildcards):
+def lab_settings(wildcards):
     """The optimiser, sizes and the task's batch size and budget, for one lab run."""
     task = config["longdep"]["tasks"][wildcards.task]
     return {**config["longdep"]["training"], "batch_size": task["batch_size"], "max_updates": task["max_updates"]}
-
-
-def lab_report_input(name):
-    """An input function: one output of the lab's summary, where this invocation runs the lab."""
-    return lambda wildcards: getattr(rules.summarise_longdep.output, name) if lab_requested() else []

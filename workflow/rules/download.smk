@@ -1,7 +1,7 @@
 rule download_dataset:
     output:
-        files=directory("resources/datasets/{dataset}"),
-        provenance="resources/datasets/{dataset}.json",
+        files=directory(dataset_folder()),
+        provenance=provenance_path(),
     log:
         "logs/download_dataset/{dataset}.log",
     benchmark:

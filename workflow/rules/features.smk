@@ -1,11 +1,9 @@
 rule extract_features:
     input:
-        files="resources/datasets/{dataset}",
-        provenance="resources/datasets/{dataset}.json",
+        files=dataset_folder(),
+        provenance=provenance_path(),
     output:
-        sequences="results/features/{dataset}/sequences.npz",
-        tabular="results/features/{dataset}/tabular.npz",
-        meta="results/features/{dataset}/meta.json",
+        **{name: feature_path(name) for name in FEATURE_FILES},
     log:
         "logs/extract_features/{dataset}.log",
     benchmark:

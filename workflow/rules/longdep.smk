@@ -1,8 +1,8 @@
 # The long-dependency lab (`snakemake --cores 2 longdep`): generated tasks where only the gap length T
-# changes; MLP, tanh RNN and LSTM per task, T and seed, plus the LSTM ablations; see README.md.
+# changes; every model of the registry per task, T and seed, the LSTM ablations among them; see README.md.
 rule generate_longdep_data:
     output:
-        LONGDEP_DATA,
+        lab_data_path(),
     log:
         "logs/generate_longdep_data/{task}/T{T}/seed{seed}.log",
     benchmark:
@@ -17,96 +17,49 @@ rule generate_longdep_data:
         "../scripts/generate_longdep_data.py"
 
 
-# One rule per model, as for the datasets; the ablations are LSTM rules with their own model name.
-rule train_longdep_mlp:
-    input:
-        data=LONGDEP_DATA,
-    output:
-        **longdep_run_outputs("mlp"),
-    log:
-        "logs/train_longdep_mlp/{task}/T{T}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_longdep_mlp/{task}/T{T}/seed{seed}.tsv"
-    params:
-        model="mlp",
-        settings=longdep_settings,
-    threads: config["threads"]["train"]
-    resources:
-        **job_resources("train", threads=config["threads"]["train"]),
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/train_longdep.py"
+# One rule per model of the registry, as for the datasets (train_longdep_mlp, ..., the ablations too).
+for model in MODELS:
 
-
-use rule train_longdep_mlp as train_longdep_rnn with:
-    output:
-        **longdep_run_outputs("rnn"),
-    log:
-        "logs/train_longdep_rnn/{task}/T{T}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_longdep_rnn/{task}/T{T}/seed{seed}.tsv"
-    params:
-        model="rnn",
-        settings=longdep_settings,
-
-
-use rule train_longdep_mlp as train_longdep_lstm with:
-    output:
-        **longdep_run_outputs("lstm"),
-    log:
-        "logs/train_longdep_lstm/{task}/T{T}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_longdep_lstm/{task}/T{T}/seed{seed}.tsv"
-    params:
-        model="lstm",
-        settings=longdep_settings,
-
-
-use rule train_longdep_mlp as train_longdep_lstm_forget_bias0 with:
-    output:
-        **longdep_run_outputs("lstm_forget_bias0"),
-    log:
-        "logs/train_longdep_lstm_forget_bias0/{task}/T{T}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_longdep_lstm_forget_bias0/{task}/T{T}/seed{seed}.tsv"
-    params:
-        model="lstm_forget_bias0",
-        settings=longdep_settings,
-
-
-use rule train_longdep_mlp as train_longdep_lstm_no_forget_gate with:
-    output:
-        **longdep_run_outputs("lstm_no_forget_gate"),
-    log:
-        "logs/train_longdep_lstm_no_forget_gate/{task}/T{T}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_longdep_lstm_no_forget_gate/{task}/T{T}/seed{seed}.tsv"
-    params:
-        model="lstm_no_forget_gate",
-        settings=longdep_settings,
+    rule:
+        name:
+            f"train_longdep_{model}"
+        input:
+            data=lab_data_path(),
+        output:
+            **lab_run_outputs(model),
+        log:
+            f"logs/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.log",
+        benchmark:
+            f"results/benchmarks/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.tsv"
+        params:
+            model=model,
+            settings=lab_settings,
+        threads: config["threads"]["train"]
+        resources:
+            **job_resources("train", threads=config["threads"]["train"]),
+        conda:
+            "../../environment.yml"
+        script:
+            "../scripts/train_longdep.py"
 
 
 rule summarise_longdep:
     input:
-        metrics=longdep_outputs("metrics"),
-        gradients=longdep_outputs("gradients"),
-        gates=longdep_outputs("gates"),
+        metrics=all_lab_run_paths("metrics"),
+        gradients=all_lab_run_paths("gradients"),
+        gates=all_lab_run_paths("gates"),
     output:
-        summary="results/longdep/summary.csv",
-        gradients="results/longdep/gradient_norms.csv",
-        decay="results/longdep/decay_rates.csv",
+        **{name: lab_summary_path(name) for name in ("summary", "gradients", "decay", "settings")},
         gradient_plot=report(
-            "results/longdep/gradient_norms.png",
+            lab_summary_path("gradient_plot"),
             caption="../report/longdep_gradients.rst",
             category="Long-range dependencies",
         ),
         gate_plot=report(
-            "results/longdep/gates.png",
+            lab_summary_path("gate_plot"),
             caption="../report/longdep_gates.rst",
             category="Long-range dependencies",
         ),
-        settings="results/longdep/settings.json",
     log:
         "logs/summarise_longdep/summarise_longdep.log",
     benchmark:
@@ -121,8 +74,24 @@ rule summarise_longdep:
         "../scripts/summarise_longdep.py"
 
 
-# The whole lab and the report with its section: `snakemake --cores 2 longdep`.
+rule write_lab_report:
+    input:
+        **{name: lab_summary_path(name) for name in ("summary", "decay", "gradient_plot", "gate_plot", "settings")},
+    output:
+        html=report(report_path("lab"), caption="../report/longdep_page.rst", category="Long-range dependencies"),
+    log:
+        "logs/write_lab_report/write_lab_report.log",
+    benchmark:
+        "results/benchmarks/write_lab_report/write_lab_report.tsv"
+    resources:
+        **job_resources("report", threads=1),
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/write_lab_report.py"
+
+
+# The whole lab and its page of the report: `snakemake --cores 2 longdep`.
 rule longdep:
     input:
-        rules.summarise_longdep.output,
-        "results/report/index.html",
+        report_path("lab"),

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from seqsuite.pipeline import download, logged_step
+from seqsuite.steps.data import download
+from seqsuite.steps.logs import logged_step
 
 # The mirror says where the bytes come from, not what they are (the manifest checks that), so it
 # is read from config rather than params: switching mirrors must not rerun everything downstream.

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from seqsuite.pipeline import extract, logged_step
+from seqsuite.steps.data import extract
+from seqsuite.steps.logs import logged_step
 
 with logged_step(snakemake.log[0]):
     extract(

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from seqsuite.longdep.pipeline import generate_data
-from seqsuite.pipeline import logged_step
+from seqsuite.steps.lab import generate_data
+from seqsuite.steps.logs import logged_step
 
 with logged_step(snakemake.log[0]):
     generate_data(

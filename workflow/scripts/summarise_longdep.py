@@ -1,7 +1,7 @@
 """Snakemake adapter: the lab's summary.csv, gradient_norms.csv, decay rates and figures."""
 
-from seqsuite.longdep.pipeline import summarise
-from seqsuite.pipeline import logged_step
+from seqsuite.steps.lab import summarise
+from seqsuite.steps.logs import logged_step
 
 with logged_step(snakemake.log[0]):
     summarise(

@@ -1,8 +1,9 @@
-"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm) on one dataset and seed."""
+"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm, ...) on one dataset and seed."""
 
 from pathlib import Path
 
-from seqsuite.pipeline import logged_step, train
+from seqsuite.steps.logs import logged_step
+from seqsuite.steps.train import train
 
 # Device and tracking say where a run happens and is recorded, not what it computes, so they are
 # read from config rather than params: changing them must not retrain finished runs.

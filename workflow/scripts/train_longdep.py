@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from seqsuite.longdep.pipeline import train_run
-from seqsuite.pipeline import logged_step
+from seqsuite.steps.lab import train_lab_run
+from seqsuite.steps.logs import logged_step
 
 # Tracking says where a run is recorded, not what it computes: read from config, not params.
 with logged_step(snakemake.log[0]):
-    train_run(
+    train_lab_run(
         data_path=Path(snakemake.input.data),
         task=snakemake.wildcards.task,
         length=int(snakemake.wildcards.T),

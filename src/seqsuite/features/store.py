@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import sparse
 
 from seqsuite.data.loaders import SPLITS
-from seqsuite.features import speech, text
+from seqsuite.features import FEATURE_FILES, speech, text
 
 
 @dataclass
@@ -100,7 +100,7 @@ def build_speech_features(frame: pd.DataFrame, root: Path, config: speech.Speech
 
 
 def save_features(features: FeatureSet, folder: Path) -> None:
-    """Write sequences.npz, tabular.npz and meta.json into folder."""
+    """Write the FEATURE_FILES (sequences, tabular rows, meta) into folder."""
     folder.mkdir(parents=True, exist_ok=True)
     sequence_arrays, tabular_arrays = {}, {}
     for s, split in features.splits.items():
@@ -110,15 +110,15 @@ def save_features(features: FeatureSet, folder: Path) -> None:
         csr = split.tabular.tocsr()
         tabular_arrays.update({f"{s}_data": csr.data, f"{s}_indices": csr.indices,
                                f"{s}_indptr": csr.indptr, f"{s}_shape": np.array(csr.shape)})
-    np.savez(folder / "sequences.npz", **sequence_arrays)
-    np.savez(folder / "tabular.npz", **tabular_arrays)
-    (folder / "meta.json").write_text(json.dumps(features.meta, indent=1))
+    np.savez(folder / FEATURE_FILES["sequences"], **sequence_arrays)
+    np.savez(folder / FEATURE_FILES["tabular"], **tabular_arrays)
+    (folder / FEATURE_FILES["meta"]).write_text(json.dumps(features.meta, indent=1))
 
 
 def load_features(folder: Path) -> FeatureSet:
     """Read a folder written by save_features."""
-    sequences = np.load(folder / "sequences.npz")
-    tabular = np.load(folder / "tabular.npz")
+    sequences = np.load(folder / FEATURE_FILES["sequences"])
+    tabular = np.load(folder / FEATURE_FILES["tabular"])
     splits = {}
     for s in SPLITS:
         boundaries = np.cumsum(sequences[f"{s}_lengths"])[:-1]
@@ -130,4 +130,4 @@ def load_features(folder: Path) -> FeatureSet:
             ),
             labels=sequences[f"{s}_labels"],
         )
-    return FeatureSet(splits, json.loads((folder / "meta.json").read_text()))
+    return FeatureSet(splits, json.loads((folder / FEATURE_FILES["meta"]).read_text()))

@@ -1,19 +1,14 @@
 """The long-dependency lab: synthetic tasks where only the gap length T changes, and the tools to see why
 a gated LSTM carries an error signal across the gap that a tanh RNN loses (issue: long-dependency lab).
 
-This module stays free of torch: the workflow reads its names and checks when it parses the Snakefile.
+This module stays free of torch: the workflow reads its runs and checks when it parses the Snakefile.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-TASK_NAMES = ("adding", "temporal_order")
-# The ablations are LSTMs too, each switched on in config's longdep.ablations: the forget-gate bias
-# initialised to 0 instead of forget_bias, and the 1997 cell, whose forget gate is fixed open (f_t = 1).
-ABLATIONS = {"forget_bias0": "lstm_forget_bias0", "no_forget_gate": "lstm_no_forget_gate"}
-LSTM_MODELS = ("lstm", *ABLATIONS.values())
-MODELS = ("mlp", "rnn", *LSTM_MODELS)
+from seqsuite.models import ABLATIONS
 
 
 def lab_runs(lab: dict[str, Any]) -> list[tuple[str, int, str, int]]:

@@ -7,10 +7,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from seqsuite.longdep import ABLATIONS, LSTM_MODELS
-from seqsuite.longdep.lab import TASK_SPECS
-from seqsuite.longdep.summary import MODEL_TITLES, SWEEP_MODELS, TASK_TITLES, log_profile, order_models
-from seqsuite.longdep.tasks import ADDING_BASELINE_MSE
+from seqsuite.longdep.summary import SWEEP_MODELS, log_profile
+from seqsuite.longdep.tasks import ADDING_BASELINE_MSE, TASKS
+from seqsuite.models import ABLATIONS, LSTM_MODELS, MODELS, ordered_models
 from seqsuite.report.plots import COLOURS, DPI, png_bytes
 
 PHASE_STYLES = {"init": ":", "trained": "-"}
@@ -20,7 +19,7 @@ GATE_COLOURS = {"input": "#2ca02c", "forget": "#1f77b4", "output": "#ff7f0e"}
 def history_png(history: list[dict[str, Any]], task: str, title: str) -> bytes:
     """Training loss and validation score against updates, with the solved criterion drawn."""
     frame = pd.DataFrame(history)
-    spec = TASK_SPECS[task]
+    spec = TASKS[task]
     figure = Figure(figsize=(9, 3.4), dpi=DPI, layout="constrained")
     loss_axes, score_axes = figure.subplots(1, 2)
     loss_axes.plot(frame["step"], frame["train_loss"], color=COLOURS[0])
@@ -43,7 +42,7 @@ def gradient_norms_png(gradients: pd.DataFrame) -> bytes:
     One panel per task for MLP, RNN and LSTM, and one per task with ablations for the LSTM variants. Seeds
     are averaged geometrically; dotted lines are at initialisation, solid after training.
     """
-    tasks = [t for t in TASK_TITLES if t in set(gradients["task"])]
+    tasks = [t for t in TASKS if t in set(gradients["task"])]
     if not tasks:
         raise ValueError("no gradient norms to plot")
     panels = [(task, SWEEP_MODELS, "") for task in tasks]
@@ -56,16 +55,16 @@ def gradient_norms_png(gradients: pd.DataFrame) -> bytes:
         rows = gradients[gradients["task"] == task]
         length = int(rows["T"].max())
         rows = rows[(rows["T"] == length) & rows["model"].isin(models)]
-        for model in order_models(rows["model"]):
-            colour = COLOURS[list(MODEL_TITLES).index(model) % len(COLOURS)]
+        for model in ordered_models(rows["model"]):
+            colour = COLOURS[list(MODELS).index(model) % len(COLOURS)]
             for phase, style in PHASE_STYLES.items():
                 chosen = rows[(rows["model"] == model) & (rows["phase"] == phase)]
                 if chosen.empty:
                     continue
                 profile = 10 ** log_profile(chosen)
                 axes.plot(profile.index, profile.to_numpy(), color=colour, linestyle=style,
-                          label=f"{MODEL_TITLES[model]}, {'initial' if phase == 'init' else 'trained'}")
-        axes.set(title=f"{TASK_TITLES[task]}, T = {length}{caption}", xlabel="distance from the output, T − t",
+                          label=f"{MODELS[model].title}, {'initial' if phase == 'init' else 'trained'}")
+        axes.set(title=f"{TASKS[task].title}, T = {length}{caption}", xlabel="distance from the output, T − t",
                  ylabel="‖∂L/∂h_t‖ (MLP: ‖∂L/∂x_t‖)", yscale="log")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small")

@@ -7,17 +7,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqsuite.longdep import MODELS
-from seqsuite.longdep.lab import TASK_SPECS
+from seqsuite.longdep.tasks import TASKS
+from seqsuite.models import CHOICES, MODELS, ordered_models
+from seqsuite.report.summary import join_phrases
 
 SUMMARY_COLUMNS = ["task", "T", "model", "seed", "solved", "score", "steps", "train_seconds"]
 GRADIENT_COLUMNS = ["task", "T", "model", "seed", "phase", "distance", "grad_norm"]
 DECAY_COLUMNS = ["task", "T", "model", "phase", "seeds", "factor_per_10_steps", "far_to_near"]
 PHASES = ("init", "trained")
-SWEEP_MODELS = ("mlp", "rnn", "lstm")
-TASK_TITLES = {"adding": "adding problem", "temporal_order": "temporal-order problem"}
-MODEL_TITLES = {"mlp": "MLP", "rnn": "tanh RNN", "lstm": "LSTM", "lstm_forget_bias0": "LSTM, forget bias 0",
-                "lstm_no_forget_gate": "LSTM without forget gate (1997)"}
+SWEEP_MODELS = CHOICES  # the ablations are compared with the LSTM apart
 
 
 def summary_row(run: dict[str, Any]) -> dict[str, Any]:
@@ -35,19 +33,13 @@ def gradient_rows(run: dict[str, Any], norms: dict[str, np.ndarray]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)[GRADIENT_COLUMNS]
 
 
-def order_models(names: Any) -> list[str]:
-    """Models in the lab's fixed order: MLP, RNN, LSTM, then the ablations."""
-    present = {str(name) for name in names}
-    return [m for m in MODELS if m in present]
-
-
 def solved_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Per task, T and model: seeds solved, seeds run, mean score and mean updates and seconds."""
     grouped = summary.groupby(["task", "T", "model"], sort=False)
     table = grouped.agg(solved=("solved", "sum"), seeds=("seed", "nunique"), score=("score", "mean"),
                         score_sd=("score", "std"), steps=("steps", "mean"),
                         train_seconds=("train_seconds", "mean")).reset_index()
-    table["model"] = pd.Categorical(table["model"], order_models(table["model"]))
+    table["model"] = pd.Categorical(table["model"], ordered_models(table["model"]))
     return table.sort_values(["task", "model", "T"]).reset_index(drop=True)
 
 
@@ -95,12 +87,12 @@ def solving_sentence(task: str, table: pd.DataFrame) -> str:
         return ""
     best = largest_solved(rows)
     lengths = sorted(int(t) for t in rows["T"].unique())
-    reach = [f"the {MODEL_TITLES[m]} {'up to T = ' + str(best[(task, m)]) if best[(task, m)] else 'at no T'}"
-             for m in order_models(rows["model"])]
+    reach = [f"the {MODELS[m].title} {'up to T = ' + str(best[(task, m)]) if best[(task, m)] else 'at no T'}"
+             for m in ordered_models(rows["model"])]
     top = rows[rows["T"] == lengths[-1]].sort_values(["solved", "score"], ascending=[False, True]).iloc[0]
-    return (f"On the {TASK_TITLES[task]} (T = {', '.join(map(str, lengths))}), most seeds solved it for "
-            f"{_join(reach)}; at T = {lengths[-1]} the best was the {MODEL_TITLES[str(top['model'])]}, solving "
-            f"{int(top['solved'])}/{int(top['seeds'])} seeds (mean {TASK_SPECS[task].score_name} {top['score']:.4f}).")
+    return (f"On the {TASKS[task].title} (T = {', '.join(map(str, lengths))}), most seeds solved it for "
+            f"{join_phrases(reach)}; at T = {lengths[-1]} the best was the {MODELS[str(top['model'])].title}, solving "
+            f"{int(top['solved'])}/{int(top['seeds'])} seeds (mean {TASKS[task].score_name} {top['score']:.4f}).")
 
 
 def gradient_sentence(decay: pd.DataFrame) -> str:
@@ -115,7 +107,7 @@ def gradient_sentence(decay: pd.DataFrame) -> str:
     if not all((model, phase) in factors for model in ("rnn", "lstm") for phase in PHASES):
         return ""
     rnn, lstm = factors[("rnn", "init")], factors[("lstm", "init")]
-    return (f"On the {TASK_TITLES[task]} at T = {int(chosen['T'].iloc[0])}, the error signal ‖∂L/∂h_t‖ changes "
+    return (f"On the {TASKS[task].title} at T = {int(chosen['T'].iloc[0])}, the error signal ‖∂L/∂h_t‖ changes "
             f"per 10 steps back from the output by a factor of {format_factor(rnn['factor_per_10_steps'])} in the "
             f"untrained tanh RNN (the first step gets {format_factor(rnn['far_to_near'])} of the last step's) and "
             f"{format_factor(lstm['factor_per_10_steps'])} in the untrained LSTM "
@@ -131,7 +123,3 @@ def format_factor(value: float) -> str:
     if not np.isfinite(value):
         return "–"
     return f"{value:.3g}" if 1e-3 <= value < 1e4 else f"{value:.1e}"
-
-
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

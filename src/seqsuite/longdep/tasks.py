@@ -1,6 +1,12 @@
-"""Generated long-dependency tasks, deterministic by seed: the adding problem and the temporal-order problem."""
+"""Generated long-dependency tasks, deterministic by seed: the adding problem and the temporal-order problem.
+
+TASKS is the one list of the lab's tasks: their generators, how they are scored and what counts as solved.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,7 +49,28 @@ def temporal_order(n: int, length: int, rng: np.random.Generator) -> tuple[np.nd
     return one_hot, (2 * first_is_y + second_is_y).astype(np.int64)
 
 
-TASKS = {"adding": adding_problem, "temporal_order": temporal_order}
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: its generator, its outputs (1: a regression on MSE; more: classes), and when it is solved."""
+
+    name: str
+    title: str
+    make: Callable[[int, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    n_outputs: int
+    score_name: str  # the score is test MSE or error rate: lower is better
+    solved_at: float  # solved when the score is at most this
+
+    @property
+    def regression(self) -> bool:
+        """Whether the task is a regression (one output, MSE) rather than a classification."""
+        return self.n_outputs == 1
+
+
+TASKS = {spec.name: spec for spec in (
+    TaskSpec("adding", "adding problem", adding_problem, n_outputs=1, score_name="test MSE", solved_at=0.01),
+    TaskSpec("temporal_order", "temporal-order problem", temporal_order, n_outputs=len(ORDER_CLASSES),
+             score_name="test error rate", solved_at=0.01),
+)}
 
 
 def generate(task: str, length: int, seed: int, sizes: dict[str, int]) -> dict[str, np.ndarray]:
@@ -53,5 +80,5 @@ def generate(task: str, length: int, seed: int, sizes: dict[str, int]) -> dict[s
     rng = np.random.default_rng([seed, length, list(TASKS).index(task)])
     arrays = {}
     for split, n in sizes.items():
-        arrays[f"{split}_x"], arrays[f"{split}_y"] = TASKS[task](n, length, rng)
+        arrays[f"{split}_x"], arrays[f"{split}_y"] = TASKS[task].make(n, length, rng)
     return arrays

@@ -1,4 +1,5 @@
-"""The report: reads each run's metrics.json and predictions.csv, writes summary.csv and index.html."""
+"""The report's datasets page, index.html, from each run's metrics.json and predictions.csv, with summary.csv
+beside it; the lab's page, longdep.html, is seqsuite.longdep.report's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from seqsuite.report.html import MLFLOW_UI, render_report
+from seqsuite.report.html import write_page
+from seqsuite.report.pages import MLFLOW_UI, render_report
 from seqsuite.report.stats import accuracy_by_length, compare_models
 from seqsuite.report.summary import best_model, finding, missing_keys, model_table, seed_accuracy, summary_frame
 
@@ -58,13 +60,9 @@ def write_report(
     html_path: Path,
     summary_path: Path,
     mlflow_ui: str = MLFLOW_UI,
-    lab_section: str = "",
 ) -> None:
-    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position.
-
-    lab_section is the long-dependency lab's section (HTML), added after the datasets' sections.
-    """
-    if not metrics_paths and not lab_section:
+    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position."""
+    if not metrics_paths:
         raise ValueError("no metrics.json files given; the report needs at least one run")
     if len(predictions_paths) != len(metrics_paths):
         raise ValueError(
@@ -78,9 +76,8 @@ def write_report(
     }
     if len(predictions) != len(runs):
         raise ValueError("two metrics files describe the same (dataset, model, seed); runs must be unique")
-    page = render_report(runs, predictions, dataset_info, mlflow_ui, lab_section)
-    summary_path, html_path = Path(summary_path), Path(html_path)
+    page = render_report(runs, predictions, dataset_info, mlflow_ui)
+    summary_path = Path(summary_path)
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(runs).to_csv(summary_path, index=False)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(page, encoding="utf-8")
+    write_page(page, Path(html_path))

@@ -7,13 +7,13 @@ from typing import Any
 
 import pandas as pd
 
+from seqsuite.models import ordered_models
 from seqsuite.report.stats import Comparison, t_interval
 
 REPORTED_SPLITS = ("val", "test")
 METRICS = ("accuracy", "macro_f1", "loss")
 COSTS = ("train_seconds", "n_params")  # reported once per run, under split "test"
 COLUMNS = ["dataset", "model", "seed", "split", "metric", "value"]
-MODEL_ORDER = ("mlp", "rnn", "lstm")
 REQUIRED_KEYS = ("dataset", "model", "seed", "labels", "metrics", "history", *COSTS)
 DASH = "–"
 
@@ -52,13 +52,6 @@ def summary_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
 def run_key(run: dict[str, Any]) -> str:
     """Return a readable "dataset/model/seed" name for a run, tolerating missing keys."""
     return "/".join(str(run.get(key, "?")) for key in ("dataset", "model", "seed"))
-
-
-def ordered_models(models: list[str] | set[str] | pd.Index) -> list[str]:
-    """Return model names as mlp, rnn, lstm first, then the others alphabetically."""
-    unique = set(models)
-    known = [name for name in MODEL_ORDER if name in unique]
-    return known + sorted(unique - set(MODEL_ORDER))
 
 
 def model_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -118,7 +111,7 @@ def finding(summary: pd.DataFrame, dataset: str, comparisons: list[Comparison]) 
         ("it loses to ", [c for c in own if c.winner not in (None, best)], " and "),
     ]
     clauses = [
-        lead + _join([f"{_other(c, best)} ({evidence(c)})" for c in chosen], last)
+        lead + join_phrases([f"{_other(c, best)} ({evidence(c)})" for c in chosen], last)
         for lead, chosen, last in groups
         if chosen
     ]
@@ -254,7 +247,7 @@ def _capital(text: str) -> str:
     return text[0].upper() + text[1:] if text.startswith(("the ", "no ")) else text
 
 
-def _join(phrases: list[str], last: str = " and ") -> str:
+def join_phrases(phrases: list[str], last: str = " and ") -> str:
     """Join phrases as "a", "a and b" or "a, b and c" (or with another last joiner, like " or ")."""
     return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])}{last}{phrases[-1]}"
 

@@ -1,4 +1,4 @@
-"""Recurrent cells written out step by step, so that every hidden state and gate can be read and differentiated.
+"""Recurrent layers written out step by step, so that every hidden state and gate can be read and differentiated.
 
 GatedLSTMCell follows the equations of Hochreiter & Schmidhuber (1997) with the forget gate of Gers,
 Schmidhuber & Cummins (2000), in PyTorch's gate order (input, forget, candidate, output):
@@ -18,9 +18,15 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from seqsuite.models.recurrent import OPEN_FORGET_BIAS
+
+Gates = dict[str, torch.Tensor]
+
 
 class GatedLSTMCell(nn.Module):
-    """One LSTM layer, one step at a time; forget_gate=False gives the 1997 cell (f_t = 1)."""
+    """One LSTM layer, one step at a time; forget_gate=False gives the 1997 cell (f_t = 1). State: (h, c)."""
+
+    n_states = 2
 
     def __init__(self, input_size: int, hidden_size: int, forget_gate: bool = True) -> None:
         super().__init__()
@@ -32,6 +38,12 @@ class GatedLSTMCell(nn.Module):
         bound = hidden_size**-0.5
         nn.init.uniform_(self.weight_ih, -bound, bound)
         nn.init.uniform_(self.weight_hh, -bound, bound)
+
+    @classmethod
+    def from_layer(cls, lstm: nn.LSTM) -> GatedLSTMCell:
+        """The first layer of a unidirectional nn.LSTM; a forget gate fixed open (the 1997 cell) is read as such."""
+        forget = slice(lstm.hidden_size, 2 * lstm.hidden_size)
+        return cls.from_lstm(lstm, forget_gate=not bool(torch.all(lstm.bias_ih_l0[forget] == OPEN_FORGET_BIAS)))
 
     @classmethod
     def from_lstm(cls, lstm: nn.LSTM, forget_gate: bool = True) -> GatedLSTMCell:
@@ -46,10 +58,8 @@ class GatedLSTMCell(nn.Module):
                 cell.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
         return cell
 
-    def forward(
-        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """One step: x (B, D), state (h, c) each (B, H) -> new h, new c and the gates, each (B, H)."""
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, ...], Gates]:
+        """One step: x (B, D), state (h, c) each (B, H) -> the new (h, c) and the gates, each (B, H)."""
         h, c = state
         pre = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias  # (B, 4H)
         i, f, g, o = pre.chunk(4, dim=1)
@@ -57,11 +67,13 @@ class GatedLSTMCell(nn.Module):
         f = torch.sigmoid(f) if self.forget_gate else torch.ones_like(c)
         c = f * c + i * g
         h = o * torch.tanh(c)
-        return h, c, {"input": i, "forget": f, "output": o}
+        return (h, c), {"input": i, "forget": f, "output": o}
 
 
 class TanhRNNCell(nn.Module):
-    """h_t = tanh(W x_t + U h_{t-1} + b): the plain RNN, one step at a time."""
+    """h_t = tanh(W x_t + U h_{t-1} + b): the plain RNN, one step at a time. State: (h,)."""
+
+    n_states = 1
 
     def __init__(self, rnn: nn.RNN) -> None:
         super().__init__()
@@ -73,24 +85,31 @@ class TanhRNNCell(nn.Module):
         bias = rnn.bias_ih_l0 + rnn.bias_hh_l0 if rnn.bias else torch.zeros(rnn.hidden_size)
         self.bias = nn.Parameter(bias.detach().clone())
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        """One step: x (B, D), state (h,) with h (B, H) -> new h."""
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, ...], Gates]:
+        """One step: x (B, D), state (h,) with h (B, H) -> the new (h,); no gates."""
         (h,) = state
-        return torch.tanh(x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias), {}
+        return (torch.tanh(x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias),), {}
+
+
+# The torch layers that have an explicit cell, and how to make it from a trained layer.
+EXPLICIT_CELLS = {nn.LSTM: GatedLSTMCell.from_layer, nn.RNN: TanhRNNCell}
+
+
+def explicit_cell(recurrent: nn.Module) -> nn.Module:
+    """The first layer of a trained recurrent layer as a step-by-step cell with the same weights."""
+    if type(recurrent) not in EXPLICIT_CELLS:
+        raise ValueError(f"no explicit cell for {type(recurrent).__name__}; there are cells for "
+                         + ", ".join(f"nn.{layer.__name__}" for layer in EXPLICIT_CELLS))
+    return EXPLICIT_CELLS[type(recurrent)](recurrent)
 
 
 def unroll(cell: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
     """Run a cell over x (B, T, D): every hidden state h_1..h_T (each (B, H)) and the gates stacked (B, T, H)."""
-    batch = x.shape[0]
-    h = x.new_zeros(batch, cell.hidden_size)
-    c = x.new_zeros(batch, cell.hidden_size)
+    state = tuple(x.new_zeros(x.shape[0], cell.hidden_size) for _ in range(cell.n_states))
     hidden, gates = [], {}
     for t in range(x.shape[1]):
-        if isinstance(cell, GatedLSTMCell):
-            h, c, step_gates = cell(x[:, t], (h, c))
-        else:
-            h, step_gates = cell(x[:, t], (h,))
-        hidden.append(h)
+        state, step_gates = cell(x[:, t], state)
+        hidden.append(state[0])
         for name, value in step_gates.items():
             gates.setdefault(name, []).append(value)
     return hidden, {name: torch.stack(values, dim=1) for name, values in gates.items()}

@@ -1,0 +1,271 @@
+"""The report's two pages as plain data, computed before rendering: the datasets' page and the lab's page.
+
+Statistics, sentences and figures (base64 PNGs) are made here; templates/index.html and templates/longdep.html
+only loop over them and print. The only absolute links are the run ids, which point at the MLflow UI (they work
+while `mlflow ui` runs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from seqsuite.models import ordered_models
+from seqsuite.report.html import Cell, Image, Line, Row, Table, cell, image, render
+from seqsuite.report.plots import accuracy_by_length_png, confusion_matrix_png, learning_curves_png
+from seqsuite.report.stats import ALPHA, Comparison, accuracy_by_length, compare_models
+from seqsuite.report.summary import (
+    DASH,
+    best_model,
+    best_run,
+    finding,
+    format_p,
+    interval,
+    length_reading,
+    mean_sd,
+    model_table,
+    seed_accuracy,
+    signed_points,
+    summary_frame,
+    verdict,
+)
+
+PredictionKey = tuple[str, str, int]
+MLFLOW_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
+UNITS = {"speech": "frames", "text": "tokens"}
+METHOD = (
+    "95% CI is a t-interval over seeds. Each pair of models is compared by a paired t-test on per-seed test "
+    "accuracy (mean difference with its 95% t-interval) and by McNemar's exact test on each seed's test "
+    "predictions; the paired-t p-values of a dataset's pairs are Holm-corrected together (with one seed, the "
+    f"McNemar p takes their place). A winner is named only where the Holm-adjusted p is at most {ALPHA}; "
+    "otherwise the page says the data cannot separate the two. Where every seed gives the same difference the "
+    "t-test is undefined; p is then taken as 0 (a non-zero difference) or 1 (no difference)."
+)
+MODEL_HEADER = ("seeds", "test accuracy (mean ± sd)", "95% CI", "test macro-F1 (mean ± sd)", "parameters",
+                "training time", "accuracy per second of training")
+PAIR_HEADER = ("seeds", "mean difference (points)", "95% CI", "paired-t p", "Holm-adjusted p", "McNemar p per seed")
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    """One dataset's section: description, tables, finding and figures."""
+
+    anchor: str
+    name: str
+    kind: str
+    licence: str
+    citation: str
+    sizes: Table
+    models: Table
+    pairs: Table | None  # None: only one model ran
+    finding: str
+    length_reading: str
+    unit: str
+    length_plot: Image | None  # None: no predictions to break down by length
+    curves: Image
+    best: str
+    best_seed: int
+    matrix: Image
+
+
+@dataclass(frozen=True)
+class DatasetsPage:
+    """The datasets' page: introductory paragraphs, then one section per dataset."""
+
+    paragraphs: list[str]
+    sections: list[DatasetSection]
+
+
+def render_report(
+    runs: list[dict[str, Any]],
+    predictions: dict[PredictionKey, pd.DataFrame],
+    dataset_info: dict[str, dict[str, Any]],
+    mlflow_ui: str = MLFLOW_UI,
+) -> str:
+    """Return the datasets' page as one self-contained HTML page; run ids link to the MLflow UI at mlflow_ui."""
+    return render("index.html", datasets_page(runs, predictions, dataset_info, mlflow_ui))
+
+
+def datasets_page(
+    runs: list[dict[str, Any]],
+    predictions: dict[PredictionKey, pd.DataFrame],
+    dataset_info: dict[str, dict[str, Any]],
+    mlflow_ui: str = MLFLOW_UI,
+) -> DatasetsPage:
+    """Return the datasets' page as data: every statistic, sentence and figure, ready to print."""
+    if not runs:
+        raise ValueError("no runs to report on; pass at least one metrics dict")
+    summary = summary_frame(runs)
+    datasets = sorted(summary["dataset"].unique())
+    missing = [name for name in datasets if name not in dataset_info]
+    if missing:
+        raise ValueError(f"dataset_info lacks datasets {missing}; add them to the dataset registry/config")
+    sections = [
+        dataset_section(name, f"ds-{i}-{_slug(name)}", runs, summary, predictions, dataset_info[name], mlflow_ui)
+        for i, name in enumerate(datasets)
+    ]
+    paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
+    return DatasetsPage(paragraphs, sections)
+
+
+def intro(summary: pd.DataFrame) -> str:
+    """Return the introductory paragraph, generated from what was run."""
+    runs = summary[["dataset", "model", "seed"]].drop_duplicates()
+    models = ordered_models(runs["model"].unique())
+    seeds = sorted(runs["seed"].unique())
+    return (
+        f"{len(runs)} training runs: {len(models)} models ({', '.join(models)}) on "
+        f"{runs['dataset'].nunique()} datasets with seeds {', '.join(str(s) for s in seeds)}. "
+        "Accuracy and macro-F1 are measured on each dataset's test split and shown as mean ± sample "
+        "standard deviation over seeds, in percent; the best model has the highest mean test accuracy, "
+        "and its confusion matrix is shown for the seed with the highest validation accuracy."
+    )
+
+
+def seeds_statement(summary: pd.DataFrame) -> str:
+    """Return how many seeds each dataset's numbers rest on, per model where the counts differ."""
+    counts = summary.drop_duplicates(["dataset", "model", "seed"]).groupby(["dataset", "model"]).size()
+    parts = []
+    for dataset, per_model in counts.groupby(level="dataset"):
+        per_model = per_model.droplevel("dataset")
+        if per_model.nunique() == 1:
+            n = int(per_model.iloc[0])
+            parts.append(f"{dataset}: {n} seed{'s' if n != 1 else ''} per model")
+        else:
+            parts.append(f"{dataset}: " + ", ".join(f"{m} {per_model[m]}" for m in ordered_models(per_model.index))
+                         + " seeds")
+    return f"Every number rests on these seeds: {'; '.join(parts)}."
+
+
+def links_note(runs: list[dict[str, Any]], mlflow_ui: str) -> str:
+    """Return the sentence on where the run links point and when they work."""
+    if not any(run.get("experiment_id") not in (None, "") for run in runs):
+        return "Run ids are MLflow run ids; they are not linked because no run recorded its experiment_id."
+    return (
+        f"Run ids link to their MLflow runs at {mlflow_ui}; the links work while the MLflow UI serves the "
+        "tracking store there: a tracking server serves its own, and for an SQLite store run "
+        "`mlflow ui --backend-store-uri <the config's mlflow.tracking_uri>`."
+    )
+
+
+def dataset_section(
+    dataset: str,
+    anchor: str,
+    runs: list[dict[str, Any]],
+    summary: pd.DataFrame,
+    predictions: dict[PredictionKey, pd.DataFrame],
+    info: dict[str, Any],
+    mlflow_ui: str = MLFLOW_UI,
+) -> DatasetSection:
+    """Return one dataset's section: its statistics, finding and figures."""
+    best = best_model(summary, dataset)
+    chosen = best_run(runs, dataset, best)
+    key = (dataset, best, int(chosen["seed"]))
+    if key not in predictions:
+        raise ValueError(f"no predictions for {key}, the best model's best seed; pass its predictions.csv")
+    caption = f"{dataset} · {best} · seed {key[2]} (test split)"
+    matrix = confusion_matrix_png(predictions[key], [str(label) for label in chosen["labels"]], caption)
+    own = {(model, seed): frame for (name, model, seed), frame in predictions.items() if name == dataset}
+    comparisons = compare_models(seed_accuracy(summary, dataset), own)
+    unit = UNITS.get(str(info.get("kind")), "steps")
+    lengths = accuracy_by_length(own, dataset, unit)
+    length_plot = None if lengths.empty else image(
+        accuracy_by_length_png(lengths, f"{dataset}: test accuracy by input length"),
+        f"Accuracy by input length, {dataset}")
+    return DatasetSection(
+        anchor=anchor, name=dataset, kind=_field(info, "kind"), licence=_field(info, "licence"),
+        citation=_field(info, "citation"), sizes=sizes_table(info),
+        models=models_table(model_table(summary, dataset), run_lines(runs, dataset, mlflow_ui), best),
+        pairs=pairs_table(comparisons) if comparisons else None, finding=finding(summary, dataset, comparisons),
+        length_reading=length_reading(lengths), unit=unit, length_plot=length_plot,
+        curves=image(learning_curves_png(runs, dataset), f"Learning curves, {dataset}"),
+        best=best, best_seed=key[2], matrix=image(matrix, f"Confusion matrix, {caption}"),
+    )
+
+
+def sizes_table(info: dict[str, Any]) -> Table:
+    """Return the dataset's split sizes and number of classes as a one-row table."""
+    sizes = [_field(info, name) for name in ("n_train", "n_val", "n_test", "n_classes")]
+    return Table((Row(tuple(cell(name) for name in ("train", "validation", "test", "classes"))),),
+                 (Row(tuple(cell(size) for size in sizes)),))
+
+
+def models_table(table: pd.DataFrame, runs: dict[str, tuple[Line, ...]], best: str) -> Table:
+    """Return the model table, marking the best model's row; each model's runs are listed with their seeds."""
+    head = (cell("model", "left"), *(cell(name) for name in MODEL_HEADER), cell("MLflow runs", "left"))
+    rows = []
+    for row in table.itertuples(index=False):
+        rate = DASH if pd.isna(row.accuracy_per_second) else f"{100 * row.accuracy_per_second:.2f} points/s"
+        cells = (
+            cell(row.model, "model"), cell(row.n_seeds), cell(mean_sd(row.accuracy_mean, row.accuracy_sd)),
+            cell(interval(row.accuracy_ci_low, row.accuracy_ci_high)),
+            cell(mean_sd(row.macro_f1_mean, row.macro_f1_sd)), cell(_count(row.n_params)),
+            cell(_seconds(row.train_seconds)), cell(rate),
+            Cell(runs.get(str(row.model), ()), "runs"),
+        )
+        rows.append(Row(cells, "best" if row.model == best else ""))
+    return Table((Row(head),), tuple(rows))
+
+
+def pairs_table(comparisons: list[Comparison]) -> Table:
+    """Return the pairwise table: difference with 95% CI, paired-t p, Holm p, McNemar p per seed, verdict."""
+    head = (cell("pair (first − second)", "left"), *(cell(name) for name in PAIR_HEADER), cell("verdict", "left"))
+    rows = []
+    for c in comparisons:
+        mcnemar = tuple(Line(f"seed {seed}: {format_p(p)}") for seed, p in c.mcnemar.items()) or (Line(DASH),)
+        paired = format_p(c.test.p) + (" (every seed gave the same difference)" if c.test.zero_variance else "")
+        rows.append(Row((
+            cell(f"{c.first} − {c.second}", "pair"), cell(c.test.n), cell(signed_points(c.test.mean)),
+            cell(interval(c.test.low, c.test.high)), cell(paired), cell(format_p(c.p_holm)), Cell(mcnemar),
+            cell(verdict(c) + ("; rests on one seed" if c.test.n == 1 else ""),
+                 "verdict significant" if c.winner else "verdict"),
+        )))
+    return Table((Row(head),), tuple(rows))
+
+
+def run_lines(runs: list[dict[str, Any]], dataset: str, mlflow_ui: str) -> dict[str, tuple[Line, ...]]:
+    """Return each model's "seed N: run id" lines for a dataset, sorted by seed."""
+    chosen = sorted((r for r in runs if str(r["dataset"]) == dataset), key=lambda r: int(r["seed"]))
+    lines: dict[str, tuple[Line, ...]] = {}
+    for run in chosen:
+        lines[str(run["model"])] = (*lines.get(str(run["model"]), ()), run_line(run, mlflow_ui))
+    return lines
+
+
+def run_line(run: dict[str, Any], mlflow_ui: str) -> Line:
+    """Return a run's "seed N: run id" line, linked to its MLflow run when the run names its experiment."""
+    run_id, experiment = run.get("run_id"), run.get("experiment_id")
+    label = f"seed {int(run['seed'])}: "
+    if not run_id:
+        return Line(label + DASH)
+    if experiment in (None, ""):
+        return Line(label, str(run_id))
+    href = f"{mlflow_ui.rstrip('/')}/#/experiments/{quote(str(experiment), safe='')}/runs/{quote(str(run_id), safe='')}"
+    return Line(label, str(run_id), href)
+
+
+def _field(info: dict[str, Any], name: str) -> str:
+    """Return one dataset_info value as text, with thousands separators for counts, or a dash when absent."""
+    value = info.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return DASH if value in (None, "") else str(value)
+
+
+def _slug(name: str) -> str:
+    """Return a name reduced to characters safe in an HTML id."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "dataset"
+
+
+def _count(value: float) -> str:
+    """Format a mean parameter count with thousands separators."""
+    return DASH if pd.isna(value) else f"{round(value):,}"
+
+
+def _seconds(value: float) -> str:
+    """Format a mean training time in seconds."""
+    return DASH if pd.isna(value) else f"{value:.1f} s"

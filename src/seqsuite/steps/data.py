@@ -1,0 +1,48 @@
+"""The data steps: download (or copy from a mirror) and verify a dataset, then build its features."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqsuite.data.download import fetch_dataset
+from seqsuite.data.loaders import carve_validation, check_splits, load_examples
+from seqsuite.data.registry import spec_from_dict
+from seqsuite.features.speech import SpeechFeatureConfig
+from seqsuite.features.store import build_speech_features, build_text_features, save_features
+
+log = logging.getLogger("seqsuite")
+
+
+def download(entry: dict[str, Any], dest: Path, provenance: Path, mirror: str | None) -> None:
+    """Fetch and verify one dataset into dest; record where it came from and its manifest digest."""
+    spec = spec_from_dict(entry.pop("name"), entry)
+    info = fetch_dataset(spec, dest, mirror)
+    provenance.write_text(json.dumps({**info, "url": spec.url or spec.path}, indent=1))
+    log.info("dataset %s from %s verified (manifest sha256 %s)", spec.name, info["source"], info["manifest_sha256"])
+
+
+def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir: Path, settings: dict[str, Any],
+            split_seed: int, val_fraction: float, threads: int) -> None:
+    """Read a dataset, carve validation from train, build its features and write them."""
+    torch.set_num_threads(threads)
+    spec = spec_from_dict(entry.pop("name"), entry)
+    frame = carve_validation(load_examples(spec, dataset_dir, split_seed), val_fraction, split_seed)
+    check_splits(spec.name, frame, spec.split)
+    if spec.kind == "speech":
+        features = build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
+    else:
+        features = build_text_features(frame, **settings)
+    fetched = json.loads(provenance.read_text())
+    features.meta.update(
+        dataset=spec.name,
+        settings=settings,
+        source=fetched["url"],
+        manifest_sha256=fetched["manifest_sha256"],
+    )
+    save_features(features, out_dir)
+    log.info("%s: %s", spec.name, {k: v for k, v in features.meta.items() if k.startswith("n_")})

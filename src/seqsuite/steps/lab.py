@@ -1,0 +1,146 @@
+"""The lab's steps: generate a task's data, train one model on one (task, T, seed), summarise the sweep."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqsuite.data.loaders import SPLITS
+from seqsuite.longdep.measures import gate_frame, gradient_norms, task_scores
+from seqsuite.longdep.plots import gates_png, gradient_norms_png, history_png, message_png
+from seqsuite.longdep.summary import GRADIENT_COLUMNS, SUMMARY_COLUMNS, decay_rates, gradient_rows, summary_row
+from seqsuite.longdep.tasks import TASKS, generate
+from seqsuite.models import LSTM_MODELS, MODELS
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+from seqsuite.steps.runner import Conclusion, execute
+from seqsuite.tracking import RunLogger
+from seqsuite.training import Budget, FitResult, Objective, OptimConfig, TensorData, seed_everything
+
+PROBE_SIZE = 256  # test sequences over which gradient norms and gate means are averaged
+
+
+def generate_data(task: str, length: int, seed: int, sizes: dict[str, int], out: Path) -> None:
+    """Write the fixed train, val and test sets of (task, T, seed) that every model of the sweep reads."""
+    np.savez_compressed(out, **generate(task, length, seed, sizes))
+
+
+def load_data(path: Path) -> dict[str, TensorData]:
+    """The generated splits as tensors."""
+    with np.load(path) as arrays:
+        return {split: TensorData(torch.from_numpy(arrays[f"{split}_x"]), torch.from_numpy(arrays[f"{split}_y"]))
+                for split in SPLITS}
+
+
+def lab_architecture(settings: dict[str, Any]) -> ArchitectureConfig:
+    """Every lab model's sizes (config: longdep.training): one layer, one direction, read out from h_T."""
+    return ArchitectureConfig(hidden_sizes=list(settings["mlp_hidden_sizes"]), hidden_size=settings["hidden_size"],
+                              forget_bias=settings["forget_bias"])
+
+
+class LabRun:
+    """A plan for the step runner: one lab model on one task, T and seed, with its gradient norms (and gates)."""
+
+    rules_file = "workflow/rules/longdep.smk"
+    device = torch.device("cpu")
+    config_hint = "lower longdep.training.lr or clip_norm in config/config.yaml"
+
+    def __init__(self, data: dict[str, TensorData], task: str, length: int, model_name: str, seed: int,
+                 settings: dict[str, Any]) -> None:
+        self.data, self.task, self.length, self.model_name, self.seed = data, TASKS[task], length, model_name, seed
+        self.settings = settings
+        self.title = f"{MODELS[model_name].title}, {self.task.title}, T = {length}, seed {seed}"
+        self.experiment, self.run_name = f"longdep-{task}", f"{model_name}-T{length}-seed{seed}"
+        self.params = {"task": task, "T": length, "model": model_name, "seed": seed, "device": "cpu", **settings,
+                       **{f"n_{split}": len(split_data) for split, split_data in data.items()}}
+        self.labels = {"task": task, "T": str(length), "model": model_name, "seed": str(seed)}
+        self.probe = TensorData(*(part[:PROBE_SIZE] for part in (data["test"].x, data["test"].y)))
+        seed_everything(seed)
+        channels = data["train"].x.shape[2]
+        inputs = InputSpec(n_outputs=self.task.n_outputs, sequence_dim=channels, tabular_dim=length * channels)
+        self.model = build_model(model_name, inputs, lab_architecture(settings))
+        self.norms = {"init": gradient_norms(self.model, self.task, self.probe.x, self.probe.y)}
+        self.train = data["train"]
+        self.objective = Objective(regression=self.task.regression)
+        self.optim = OptimConfig(lr=settings["lr"], batch_size=settings["batch_size"], clip_norm=settings["clip_norm"])
+        self.policy = Budget(settings["max_updates"], settings["eval_every"], self.task.solved_at)
+
+    def validate(self, model: torch.nn.Module) -> dict[str, float]:
+        """The validation scores recorded every eval_every updates."""
+        scores = task_scores(model, self.task, self.data["val"].x, self.data["val"].y)
+        return {f"val_{name}": score for name, score in scores.items()}
+
+    def prepare(self, logger: RunLogger) -> None:
+        """Nothing to log before training: the data are generated, not downloaded."""
+
+    def conclude(self, fitted: FitResult) -> Conclusion:
+        """Score on test, measure the trained gradient norms (and the LSTMs' gates), and plot them."""
+        test = task_scores(self.model, self.task, self.data["test"].x, self.data["test"].y)
+        solved = test["score"] <= self.task.solved_at
+        self.norms["trained"] = gradient_norms(self.model, self.task, self.probe.x, self.probe.y)
+        run = {"task": self.task.name, "T": self.length, "model": self.model_name, "seed": self.seed,
+               "solved": int(solved), "test": test, "steps": fitted.updates, "stopped_solved": fitted.stopped_early,
+               "train_seconds": fitted.train_seconds, "history": fitted.history, "settings": self.settings}
+        gradients = gradient_rows(run, self.norms)
+        tables = {"gradients": gradients}
+        figures = {"learning_curves.png": history_png(fitted.history, self.task.name, self.title),
+                   "gradient_norms.png": gradient_norms_png(gradients)}
+        if self.model_name in LSTM_MODELS:
+            tables["gates"] = gate_frame(self.model, self.task.name, self.probe.x, run)
+            figures["gates.png"] = gates_png(tables["gates"], f"gates of the trained {self.title}")
+        return Conclusion(
+            results={"test": test},
+            scalars={"solved": float(solved), "steps": fitted.updates, "train_seconds": fitted.train_seconds},
+            record=run, tables=tables, figures=figures,
+            message=f"{self.title}: {self.task.score_name} {test['score']:.4g} after {fitted.updates} updates "
+                    f"({'solved' if solved else 'not solved'})",
+        )
+
+    def input_example(self) -> np.ndarray:
+        """One test sequence (a batch of one)."""
+        return self.probe.x[:1].numpy()
+
+
+def train_lab_run(data_path: Path, task: str, length: int, model_name: str, seed: int, settings: dict[str, Any],
+                  outputs: dict[str, str], threads: int, tracking: dict[str, Any], rule: str,
+                  workflow_dir: Path) -> None:
+    """Train one lab model on one (task, T, seed), measure its gradients (and gates), log it to MLflow."""
+    torch.set_num_threads(threads)
+    plan = LabRun(load_data(data_path), task, length, model_name, seed, settings)
+    execute(plan, outputs, tracking, rule, workflow_dir)
+
+
+def summarise(metrics: list[str], gradients: list[str], gates: list[str], settings: dict[str, Any],
+              outputs: dict[str, str]) -> None:
+    """Write the sweep's summary.csv, gradient_norms.csv, decay_rates.csv, its two figures and the settings
+    it ran with (settings.json, which the report states)."""
+    runs = [json.loads(Path(path).read_text()) for path in metrics]
+    summary = pd.DataFrame([summary_row(run) for run in runs], columns=SUMMARY_COLUMNS)
+    summary.sort_values(["task", "T", "model", "seed"]).to_csv(outputs["summary"], index=False)
+    norms = pd.concat([pd.read_csv(path) for path in gradients], ignore_index=True)[GRADIENT_COLUMNS]
+    norms.to_csv(outputs["gradients"], index=False)
+    decay_rates(norms).to_csv(outputs["decay"], index=False)
+    Path(outputs["gradient_plot"]).write_bytes(gradient_norms_png(norms))
+    shown = shown_gates(pd.concat([pd.read_csv(path) for path in gates], ignore_index=True)) if gates else None
+    if shown is None:
+        png = message_png("No LSTM among the lab's runs: no gates to show.")
+    else:
+        run = shown.iloc[0]
+        png = gates_png(shown, f"gates of the trained {MODELS[run['model']].title}, {TASKS[run['task']].title}, "
+                               f"T = {run['T']}, seed {run['seed']}")
+    Path(outputs["gate_plot"]).write_bytes(png)
+    Path(outputs["settings"]).write_text(json.dumps(settings, indent=1))
+
+
+def shown_gates(gates: pd.DataFrame) -> pd.DataFrame:
+    """The gates of the run the report shows: the default LSTM first, the adding problem first, then the
+    longest gap and the lowest seed."""
+    runs = gates[["task", "T", "model", "seed"]].drop_duplicates()
+    order = runs.assign(rank_model=runs["model"] != "lstm", rank_task=runs["task"] != "adding", rank_T=-runs["T"])
+    chosen = order.sort_values(["rank_model", "rank_task", "rank_T", "seed"]).iloc[0]
+    keys = ["task", "T", "model", "seed"]
+    return gates[(gates[keys] == chosen[keys]).all(axis=1)]

@@ -1,0 +1,91 @@
+"""The one step runner of every training job, the datasets' and the lab's: an MLflow run around the training
+loop, then the run's curves, results, plots, model and output files."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from seqsuite import tracking
+from seqsuite.training import Batches, FitResult, NonFiniteLossError, Objective, OptimConfig, Policy, fit
+
+log = logging.getLogger("seqsuite")
+
+
+@dataclass
+class Conclusion:
+    """What a trained run reports, besides its model: MLflow metrics, metrics.json, tables and figures."""
+
+    results: dict[str, dict[str, float]]  # final metrics by prefix: {"test": {"accuracy": ..}} -> test_accuracy
+    scalars: dict[str, float]  # other final metrics (train_seconds, ...)
+    record: dict[str, Any]  # metrics.json, to which the runner adds the MLflow run and experiment ids
+    message: str  # the job log's last line
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # output name -> its CSV
+    figures: dict[str, bytes] = field(default_factory=dict)  # MLflow artifact plots/<name> -> PNG
+
+
+class RunPlan(Protocol):
+    """One training run, ready to train: its model, data, objective and policy, and what it reports."""
+
+    title: str  # names the run in errors, e.g. "lstm on fsdd, seed 0"
+    config_hint: str  # where its settings live, for an error that asks to change them
+    experiment: str
+    run_name: str
+    rules_file: str
+    params: dict[str, Any]
+    labels: dict[str, str]  # MLflow tags that say what the run is
+    model: nn.Module
+    train: Batches
+    objective: Objective
+    optim: OptimConfig
+    policy: Policy
+    seed: int
+    device: torch.device
+
+    def validate(self, model: nn.Module) -> dict[str, float]: ...
+
+    def prepare(self, logger: tracking.RunLogger) -> None: ...
+
+    def conclude(self, fitted: FitResult) -> Conclusion: ...
+
+    def input_example(self) -> np.ndarray: ...
+
+
+def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None) -> FitResult:
+    """Fit a plan's model with its data, objective and policy; a non-finite loss names the run and its settings."""
+    try:
+        return fit(plan.model, plan.train, plan.validate, plan.objective, plan.optim, plan.policy, plan.seed,
+                   plan.device, on_record)
+    except NonFiniteLossError as error:
+        raise NonFiniteLossError(f"{plan.title}: {error} ({plan.config_hint})") from error
+
+
+def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+    """Train a plan inside an MLflow run (config's mlflow settings) and write its outputs: checkpoint,
+    metrics.json and the plan's tables."""
+    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, **plan.labels)
+    with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name,
+                               plan.params, tags, settings["server_wait_s"]) as logger:
+        plan.prepare(logger)
+        fitted = train_plan(plan, on_record=lambda record: logger.log_epoch(record, plan.policy.step_key))
+        conclusion = plan.conclude(fitted)
+        logger.log_results(conclusion.results, conclusion.scalars)
+        for name, frame in conclusion.tables.items():
+            frame.to_csv(outputs[name], index=False)
+        for filename, png in conclusion.figures.items():
+            logger.log_png(filename, png)
+        plan.model.cpu()
+        logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
+        torch.save(plan.model.state_dict(), outputs["checkpoint"])
+        record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id}
+        Path(outputs["metrics"]).write_text(json.dumps(record, indent=1))
+    log.info(conclusion.message)

@@ -1,0 +1,135 @@
+"""The datasets' training step: one model on one dataset's features with one seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from seqsuite.config import from_config
+from seqsuite.data.loaders import SPLITS
+from seqsuite.features.store import FeatureSet, load_features
+from seqsuite.models import model_entry
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
+from seqsuite.report.plots import confusion_matrix_png, learning_curves_png
+from seqsuite.steps.runner import Conclusion, execute
+from seqsuite.tracking import RunLogger
+from seqsuite.training import (
+    Evaluation,
+    FitResult,
+    Objective,
+    OptimConfig,
+    Patience,
+    SequenceData,
+    TabularData,
+    evaluate,
+    resolve_device,
+    seed_everything,
+)
+
+
+def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData | TabularData]:
+    """Each split as the model reads it: sparse rows for the MLP, sequences for the recurrent models."""
+    data: dict[str, SequenceData | TabularData] = {}
+    for s in SPLITS:
+        split = features.splits[s]
+        labels = torch.from_numpy(split.labels)
+        if model_entry(model_name).layer is None:
+            data[s] = TabularData(split.tabular, labels)
+        else:
+            data[s] = SequenceData([torch.from_numpy(x) for x in split.sequences], labels,
+                                   pad_value=features.meta["pad_index"])
+    return data
+
+
+class DatasetRun:
+    """A plan for the step runner: build, fit and evaluate one model on one dataset with one seed."""
+
+    rules_file = "workflow/rules/train.smk"
+    objective = Objective()
+
+    def __init__(self, features: FeatureSet, model_name: str, seed: int, hyperparameters: dict[str, Any],
+                 device: torch.device) -> None:
+        meta = features.meta
+        self.features, self.model_name, self.seed, self.device = features, model_name, seed, device
+        self.dataset, self.hyperparameters = meta["dataset"], hyperparameters
+        self.title = f"{model_name} on {self.dataset}, seed {seed}"
+        self.config_hint = f"training.{meta['kind']}.{model_name} in config/config.yaml"
+        self.experiment, self.run_name = self.dataset, f"{model_name}-seed{seed}"
+        self.params = {"model": model_name, "seed": seed, "device": str(device), **hyperparameters,
+                       **{f"features.{k}": v for k, v in meta["settings"].items()},
+                       **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
+        self.labels = {"dataset": self.dataset, "model": model_name, "seed": str(seed)}
+        seed_everything(seed)
+        inputs = InputSpec(n_outputs=len(meta["labels"]), vocab_size=meta["vocab_size"],
+                           sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
+                           pad_index=meta["pad_index"])
+        self.model = build_model(model_name, inputs, from_config(ArchitectureConfig, hyperparameters))
+        self.optim = from_config(OptimConfig, hyperparameters)
+        self.policy = Patience(hyperparameters["max_epochs"], hyperparameters["patience"])
+        self.data = model_data(model_name, features)
+        self.train = self.data["train"]
+
+    def evaluate(self, split: str, model: nn.Module | None = None) -> Evaluation:
+        """The model's loss, accuracy and macro-F1 on a split."""
+        return evaluate(model or self.model, self.data[split], self.optim.batch_size, self.device)
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """The validation loss and accuracy recorded after every epoch."""
+        validation = self.evaluate("val", model)
+        return {"val_loss": validation.loss, "val_accuracy": validation.accuracy}
+
+    def prepare(self, logger: RunLogger) -> None:
+        """Log the dataset (source and manifest digest) as the run's input."""
+        meta = self.features.meta
+        logger.log_dataset(self.dataset, meta["source"], meta["manifest_sha256"])
+
+    def conclude(self, fitted: FitResult) -> Conclusion:
+        """Score the kept weights on validation and test; the run's record, predictions and figures."""
+        evaluations = {s: self.evaluate(s) for s in ("val", "test")}
+        results = {s: e.metrics() for s, e in evaluations.items()}
+        n_params = count_parameters(self.model)
+        run = {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "n_params": n_params,
+               "train_seconds": fitted.train_seconds, "best_epoch": fitted.kept_round,
+               "epochs_run": len(fitted.history), "labels": self.features.meta["labels"], "metrics": results,
+               "history": fitted.history, "hyperparameters": self.hyperparameters}
+        predictions = self.predictions(evaluations["test"])
+        figures = {
+            "learning_curves.png": learning_curves_png([run], self.dataset),
+            "confusion_matrix.png": confusion_matrix_png(predictions, self.features.meta["labels"],
+                                                         title=f"{self.dataset}: {self.model_name}, seed {self.seed}"),
+        }
+        # best_val_*, not val_*: the per-epoch validation curve already owns those keys
+        return Conclusion(
+            results={"best_val": results["val"], "test": results["test"]},
+            scalars={"train_seconds": fitted.train_seconds, "n_params": n_params, "best_epoch": fitted.kept_round},
+            record=run, tables={"predictions": predictions}, figures=figures,
+            message=f"{self.title}: test accuracy {results['test']['accuracy']:.4f}",
+        )
+
+    def predictions(self, evaluation: Evaluation) -> pd.DataFrame:
+        """Test-set targets and predictions with each input's length (frames or tokens)."""
+        test = self.features.splits["test"]
+        return pd.DataFrame({
+            "index": np.arange(len(test.labels)),
+            "target": test.labels,
+            "prediction": evaluation.predictions,
+            "length": [len(x) for x in test.sequences],
+        })
+
+    def input_example(self) -> np.ndarray:
+        """One test example in the shape the model's forward takes (a batch of one)."""
+        inputs, _ = self.data["test"].batch(np.array([0]))
+        return inputs[0].numpy()
+
+
+def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any], outputs: dict[str, str],
+          device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+    """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
+    torch.set_num_threads(threads)
+    plan = DatasetRun(load_features(features_dir), model_name, seed, hyperparameters, resolve_device(device))
+    execute(plan, outputs, tracking, rule, workflow_dir)
