@@ -60,3 +60,15 @@ def test_every_model_has_its_training_rules(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in MODELS:
         assert f"train_longdep_{name}" in result.stdout
+
+
+def test_gru_is_an_opt_in_model_of_the_datasets_and_the_lab(tmp_path):
+    assert "gru" in CHOICES and "gru" not in CONFIG["models"] and "gru" not in CONFIG["longdep"]["models"]
+    result = dry_run(tmp_path, "datasets=[fsdd,mr]", "models=[mlp,rnn,lstm,gru]", "seeds=[0]")
+    assert result.returncode == 0, result.stderr
+    assert "results/models/gru/fsdd/seed0/metrics.json" in result.stdout
+    lab = ("longdep={models: [mlp, rnn, lstm, gru], seeds: [0], "
+           "tasks: {adding: {T: [200, 400]}, temporal_order: {T: []}}}")
+    result = dry_run(tmp_path, lab, targets=("longdep",))
+    assert result.returncode == 0, result.stderr
+    assert "results/longdep/runs/adding/T400/gru/seed0/metrics.json" in result.stdout

@@ -28,6 +28,7 @@ MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in (
     ModelEntry("mlp", "MLP", layer=None),
     ModelEntry("rnn", "tanh RNN", layer="RNN"),
     ModelEntry("lstm", "LSTM", layer="LSTM"),
+    ModelEntry("gru", "GRU", layer="GRU"),
     ModelEntry("lstm_forget_bias0", "LSTM, forget bias 0", layer="LSTM", ablation="forget_bias0", forget_bias=0.0),
     ModelEntry("lstm_no_forget_gate", "LSTM without forget gate (1997)", layer="LSTM", ablation="no_forget_gate",
                forget_gate=False),

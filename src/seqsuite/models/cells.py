@@ -9,6 +9,13 @@ Schmidhuber & Cummins (2000), in PyTorch's gate order (input, forget, candidate,
     o_t = σ(W_o x_t + U_o h_{t-1} + b_o)      output gate: what the cell shows
     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t           the cell state: an additive path through time
     h_t = o_t ⊙ tanh(c_t)
+
+GRUStepCell follows PyTorch's GRU (Cho et al. 2014), gates in its order (reset, update, candidate):
+
+    r_t = σ(W_r x_t + b_ir + U_r h_{t-1} + b_hr)          reset gate: how much of h_{t-1} the candidate sees
+    z_t = σ(W_z x_t + b_iz + U_z h_{t-1} + b_hz)          update gate: how much of h_{t-1} is kept
+    n_t = tanh(W_n x_t + b_in + r_t ⊙ (U_n h_{t-1} + b_hn))
+    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}                 a gated, additive path through time
 """
 
 from __future__ import annotations
@@ -91,8 +98,34 @@ class TanhRNNCell(nn.Module):
         return (torch.tanh(x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias),), {}
 
 
+class GRUStepCell(nn.Module):
+    """The first layer of a unidirectional nn.GRU, one step at a time. State: (h,)."""
+
+    n_states = 1
+
+    def __init__(self, gru: nn.GRU) -> None:
+        super().__init__()
+        if gru.bidirectional:
+            raise ValueError("GRUStepCell reads a unidirectional nn.GRU")
+        self.hidden_size = gru.hidden_size
+        self.weight_ih = nn.Parameter(gru.weight_ih_l0.detach().clone())  # (3H, D): r, z, n
+        self.weight_hh = nn.Parameter(gru.weight_hh_l0.detach().clone())  # (3H, H)
+        zeros = torch.zeros(3 * gru.hidden_size, dtype=gru.weight_ih_l0.dtype)
+        self.bias_ih = nn.Parameter((gru.bias_ih_l0 if gru.bias else zeros).detach().clone())
+        self.bias_hh = nn.Parameter((gru.bias_hh_l0 if gru.bias else zeros).detach().clone())
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, ...], Gates]:
+        """One step: x (B, D), state (h,) with h (B, H) -> the new (h,) and the reset and update gates (B, H)."""
+        (h,) = state
+        x_r, x_z, x_n = (x @ self.weight_ih.T + self.bias_ih).chunk(3, dim=1)
+        h_r, h_z, h_n = (h @ self.weight_hh.T + self.bias_hh).chunk(3, dim=1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        return ((1 - z) * n + z * h,), {"reset": r, "update": z}
+
+
 # The torch layers that have an explicit cell, and how to make it from a trained layer.
-EXPLICIT_CELLS = {nn.LSTM: GatedLSTMCell.from_layer, nn.RNN: TanhRNNCell}
+EXPLICIT_CELLS = {nn.LSTM: GatedLSTMCell.from_layer, nn.RNN: TanhRNNCell, nn.GRU: GRUStepCell}
 
 
 def explicit_cell(recurrent: nn.Module) -> nn.Module:
