@@ -181,13 +181,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_mlflow_server(database: str, workdir: Path) -> Iterator[str]:
-    """`mlflow server` on 127.0.0.1 over a backend store, as a head node would run it; yields its URL."""
+def running_mlflow_server(database: str, workdir: Path, *options: str) -> Iterator[str]:
+    """`mlflow server [options]` on 127.0.0.1 over a backend store, as a head node would run it; yields its URL."""
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", database, "--host", "127.0.0.1",
-         "--port", str(port)],
+         "--port", str(port), *options],
         cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -201,6 +201,18 @@ def running_mlflow_server(database: str, workdir: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def host_names(addresses: dict[str, str]) -> Iterator[None]:
+    """Names for addresses in /etc/hosts (root only) while the block runs, as a cluster's DNS would give them."""
+    hosts = Path("/etc/hosts")
+    before = hosts.read_text()
+    hosts.write_text(before + "".join(f"{address} {name}  # seqsuite test\n" for name, address in addresses.items()))
+    try:
+        yield
+    finally:
+        hosts.write_text(before)
 
 
 def _healthy(base: str) -> bool:

@@ -13,6 +13,7 @@ import torch
 import yaml
 from conftest import REPO
 
+from seqsuite.batches import TensorData
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.measures import aligned_probe, gate_means, gradient_norms, marker_positions
 from seqsuite.longdep.report import render_lab_page, write_lab_report
@@ -30,7 +31,7 @@ from seqsuite.models.build import InputSpec, build_model
 from seqsuite.models.cells import explicit_cell, unroll
 from seqsuite.steps.lab import LabRun, generate_data, lab_architecture, load_data, summarise, train_lab_run
 from seqsuite.steps.runner import train_plan
-from seqsuite.training import NonFiniteLossError, TensorData
+from seqsuite.training import NonFiniteLossError
 
 SETTINGS = {"hidden_size": 16, "mlp_hidden_sizes": [32], "lr": 0.01, "clip_norm": 1.0, "forget_bias": 1.0,
             "batch_size": 32, "max_updates": 400, "eval_every": 50}

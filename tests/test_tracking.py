@@ -72,12 +72,12 @@ with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {},
 """
 
 
-def test_a_killed_job_ends_its_run_as_failed(tracking_store):
+def test_a_killed_job_ends_its_run_as_killed(tracking_store):
     job = subprocess.Popen([sys.executable, "-c", KILLED_JOB, *tracking_store], stdout=subprocess.PIPE, text=True)
     run_id = job.stdout.readline().strip()
     job.send_signal(signal.SIGTERM)
     assert job.wait(timeout=60) == 128 + signal.SIGTERM
-    assert client(tracking_store).get_run(run_id).info.status == "FAILED"
+    assert client(tracking_store).get_run(run_id).info.status == "KILLED"
 
 
 def log_runs(uri: str, artifacts: str, experiment: str, worker: int, n_runs: int) -> None:

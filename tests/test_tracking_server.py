@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 import yaml
-from conftest import free_port, running_mlflow_server, snakemake, tiny_config, tiny_registry
+from conftest import free_port, host_names, running_mlflow_server, snakemake, tiny_config, tiny_registry
 
 from seqsuite import tracking
 
@@ -53,3 +55,28 @@ def test_a_refused_tracking_server_is_retried_then_named():
         with tracking.training_run(uri, "unused", "toy", "mlp-seed0", {}, {}, server_wait_s=2):
             pass
     assert 2 <= time.monotonic() - started < 30  # it kept retrying, with backoff, for server_wait_s
+
+
+def test_a_server_refusing_its_host_name_is_named_and_allowed_hosts_fixes_it(tmp_path):
+    """MLflow 3.17 answers /health but refuses every API call addressed to a host name it does not allow (HTTP 403),
+    as it does for a cluster's head node; the jobs' readiness check makes a real call and names the fix."""
+    if os.geteuid() != 0:
+        pytest.skip("naming a host in /etc/hosts needs root")
+    name = "seqsuite-tracking"
+    database = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with host_names({name: "127.0.0.1"}):
+        with running_mlflow_server(database, tmp_path) as base:
+            by_name = base.replace("127.0.0.1", name)
+            with urllib.request.urlopen(f"{by_name}/health", timeout=10) as response:
+                assert response.status == 200  # the old readiness check passed here
+            with pytest.raises(urllib.error.HTTPError, match="403"):
+                rest(by_name, "experiments/search", {"max_results": 1})
+            host = by_name.removeprefix("http://")
+            with pytest.raises(tracking.ServerRefused, match=f"HTTP 403.*--allowed-hosts {host}"):
+                tracking.wait_for_server(by_name, timeout_s=5)
+        with running_mlflow_server(database, tmp_path, "--allowed-hosts", f"{name}:*,localhost:*") as base:
+            by_name = base.replace("127.0.0.1", name)
+            tracking.wait_for_server(by_name, timeout_s=5)
+            with tracking.training_run(by_name, "unused", "by-name", "mlp-seed0", {"lr": 0.1}, {}) as logger:
+                logger.log_results({"test": {"accuracy": 0.5}}, {})
+            assert rest(by_name, f"runs/get?run_id={logger.run_id}")["run"]["info"]["status"] == "FINISHED"

@@ -8,16 +8,13 @@ import pytest
 import torch
 from scipy import sparse
 
+from seqsuite.batches import SequenceData, TabularData, TensorData
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+from seqsuite.policies import Budget, Patience
 from seqsuite.training import (
-    Budget,
     NonFiniteLossError,
     Objective,
     OptimConfig,
-    Patience,
-    SequenceData,
-    TabularData,
-    TensorData,
     evaluate,
     fit,
     resolve_device,
@@ -109,12 +106,12 @@ def mse_validation(data: TensorData):
     return validate
 
 
-def fit_sum(solved_at: float, max_updates: int = 250, seed: int = 0):
+def fit_sum(solved_at: float, max_updates: int = 250, seed: int = 0, checkpoint=None):
     seed_everything(seed)
     model = build_model("mlp", InputSpec(n_outputs=1, tabular_dim=12), ArchitectureConfig(hidden_sizes=[16]))
     policy = Budget(max_updates=max_updates, eval_every=40, solved_at=solved_at)
     return fit(model, sum_task(512, 0), mse_validation(sum_task(128, 1)), Objective(regression=True),
-               OptimConfig(lr=0.01, batch_size=16), policy, seed, CPU)
+               OptimConfig(lr=0.01, batch_size=16), policy, seed, CPU, checkpoint=checkpoint)
 
 
 def test_budget_policy_validates_every_eval_every_updates_and_after_the_last():

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +25,8 @@ import numpy as np
 from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
+
+from seqsuite.checkpoint import TrainingInterrupted
 
 Result = TypeVar("Result")
 _RETRY_SECONDS = 120.0
@@ -60,28 +66,71 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class ServerRefused(ConnectionError):
+    """The tracking server answers but refuses this client: a Host header it does not allow, or no credentials."""
+
+
+def check_server(uri: str) -> None:
+    """One real API call (a search for one experiment), as every job's first call will be; raise ServerRefused
+    naming the fix where the server refuses it. /health alone passes even where every API call is refused."""
+    request = urllib.request.Request(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search",
+                                     data=json.dumps({"max_results": 1}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **_basic_auth()})
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return
+    except urllib.error.HTTPError as error:
+        host = urllib.parse.urlsplit(uri).netloc
+        if error.code == 403:
+            raise ServerRefused(
+                f"the MLflow tracking server at {uri} refuses requests addressed to {host!r} (HTTP 403: it does not "
+                f"allow that Host header). Start it with `--allowed-hosts {host}` (or list every name the nodes use, "
+                "comma-separated), e.g. `mlflow server --host 0.0.0.0 --port 5000 --allowed-hosts "
+                f"{host} --backend-store-uri sqlite:///mlflow.db`; see README, 'Tracking server'."
+            ) from error
+        if error.code == 401:
+            raise ServerRefused(
+                f"the MLflow tracking server at {uri} asks for credentials (HTTP 401): export "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD before running snakemake."
+            ) from error
+        raise
+
+
 def wait_for_server(uri: str, timeout_s: float) -> None:
-    """Return once a tracking server answers /health, retrying with backoff; else name the URI and the fix."""
+    """Return once a tracking server answers /health and a real API call, retrying with backoff while it does not
+    answer; a refusal (ServerRefused) fails at once, naming the fix, as does a server never reached."""
     deadline, pause, tries = time.monotonic() + timeout_s, 0.5, 0
     while True:
         tries += 1
         try:
             with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10) as response:
                 if response.status == 200:
+                    check_server(uri)
                     return
                 problem = f"HTTP {response.status}"
+        except ServerRefused:
+            raise
         except OSError as error:  # refused, unreachable, timed out, HTTP errors
             problem = str(error)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ConnectionError(
                 f"cannot reach the MLflow tracking server at {uri} ({tries} tries over {timeout_s:.0f} s; "
-                f"last: {problem}). Start it, e.g. `mlflow server --host 0.0.0.0 --port 5000 "
-                "--backend-store-uri sqlite:///mlflow.db`, or point mlflow.tracking_uri in config/config.yaml "
-                "at a running server (or at sqlite:///results/mlflow.db)."
+                f"last: {problem}). Start it on a host the jobs reach (README, 'Tracking server'), e.g. `mlflow "
+                "server --host <its address> --port 5000 --allowed-hosts <the name in mlflow.tracking_uri> "
+                "--backend-store-uri sqlite:///mlflow.db`, or point mlflow.tracking_uri in config/config.yaml at a "
+                "running server (or at sqlite:///results/mlflow.db)."
             )
         time.sleep(min(pause, remaining))  # the last try comes at the deadline, not before it
         pause = min(pause * 2, 10.0)
+
+
+def _basic_auth() -> dict[str, str]:
+    """The Authorization header MLflow's client would send, from MLFLOW_TRACKING_USERNAME and _PASSWORD."""
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if not user:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()}
 
 
 def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = SERVER_WAIT_SECONDS) -> str:
@@ -169,16 +218,24 @@ def training_run(
     params: dict[str, Any],
     tags: dict[str, str],
     server_wait_s: float = SERVER_WAIT_SECONDS,
+    run_id: str | None = None,
 ) -> Iterator[RunLogger]:
-    """An MLflow run that ends FINISHED, or FAILED when the block raises (a killed job included)."""
+    """An MLflow run that ends FINISHED; KILLED when a signal or an interruption ends the block, FAILED when
+    anything else raises. With run_id, the run of an interrupted attempt continues."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     exp_id = experiment_id(uri, artifact_root, experiment, server_wait_s)
-    run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
-    # a job killed by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends FAILED
+    if run_id:
+        run = _retry(mlflow.start_run, run_id=run_id)
+    else:
+        run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
+    # a job stopped by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends KILLED
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
         yield RunLogger(run.info.run_id, exp_id)
+    except (TrainingInterrupted, SystemExit, KeyboardInterrupt):
+        _retry(mlflow.end_run, status="KILLED")
+        raise
     except BaseException:
         _retry(mlflow.end_run, status="FAILED")
         raise

@@ -1,28 +1,27 @@
-"""The one training loop: Adam with gradient clipping, validated after every round, stopped by a policy.
-
-Two policies drive it: the datasets' (a round is an epoch over shuffled data; early stopping with patience,
-the best validation weights kept) and the lab's (a round is eval_every random batches within an update
-budget; it stops once validation meets the task's criterion).
+"""The one training loop: Adam with gradient clipping, validated after every round, stopped by a policy
+(seqsuite.policies: Patience for the datasets, Budget for the lab), resumable from a checkpoint.
 """
 
 from __future__ import annotations
 
-import copy
+import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
-from scipy import sparse
 from sklearn.metrics import f1_score
 from torch import nn
 from torch.nn import functional
-from torch.nn.utils.rnn import pad_sequence
 
-Inputs = tuple[torch.Tensor, ...]
+from seqsuite.batches import Batches, Inputs, SequenceData, TabularData
+from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, rng_states, set_rng_states
+from seqsuite.policies import Policy, batch_indices
+
+log = logging.getLogger("seqsuite")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -39,63 +38,6 @@ class OptimConfig:
     clip_norm: float | None = 1.0
 
 
-class Batches(Protocol):
-    """A split that hands out (model inputs, targets) for a set of example indices."""
-
-    def __len__(self) -> int: ...
-
-    def batch(self, index: Any) -> tuple[Inputs, torch.Tensor]: ...
-
-
-@dataclass
-class SequenceData:
-    """Variable-length sequences (token ids (T,) or frames (T, C)), padded per batch."""
-
-    sequences: list[torch.Tensor]
-    labels: torch.Tensor
-    pad_value: float = 0
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
-        """Padded inputs (B, T[, C]) and their lengths (B,), with targets (B,)."""
-        chosen = [self.sequences[i] for i in index]
-        lengths = torch.tensor([len(s) for s in chosen], dtype=torch.long)
-        padded = pad_sequence(chosen, batch_first=True, padding_value=self.pad_value)
-        return (padded, lengths), self.labels[index]
-
-
-@dataclass
-class TabularData:
-    """Fixed-size rows of a sparse matrix, made dense per batch."""
-
-    matrix: sparse.csr_matrix
-    labels: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
-        """Dense inputs (B, D) with targets (B,)."""
-        return (torch.from_numpy(self.matrix[index].toarray()),), self.labels[index]
-
-
-@dataclass
-class TensorData:
-    """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def batch(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
-        """Inputs (B, T, C) with targets (B,)."""
-        return (self.x[index],), self.y[index]
-
-
 @dataclass(frozen=True)
 class Objective:
     """What the loop minimises: cross-entropy over classes, or the MSE of one output (a regression)."""
@@ -107,70 +49,6 @@ class Objective:
         if self.regression:
             return functional.mse_loss(outputs.squeeze(-1), targets)
         return functional.cross_entropy(outputs, targets)
-
-
-class Patience:
-    """The datasets' policy: a round is an epoch over shuffled data; the weights with the best validation
-    (accuracy, then loss) are kept; stop after `patience` epochs without better ones or after max_epochs."""
-
-    step_key = "epoch"
-
-    def __init__(self, max_epochs: int, patience: int) -> None:
-        self.max_epochs, self.patience = max_epochs, patience
-        self.best_key: tuple[float, float] | None = None
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.kept_round, self.stale = 0, 0
-
-    def rounds(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[int, Iterable[np.ndarray]]]:
-        """(epoch, its batches of example indices); each epoch's order is drawn when the epoch starts."""
-        rng = np.random.default_rng(seed)
-        for epoch in range(1, self.max_epochs + 1):
-            yield epoch, batch_indices(n, batch_size, rng)
-
-    def stop(self, record: dict[str, float], model: nn.Module) -> bool:
-        """Keep the weights if this epoch's validation is the best so far; whether patience has run out."""
-        key = (record["val_accuracy"], -record["val_loss"])
-        if self.best_key is None or key > self.best_key:
-            self.best_key, self.best_state = key, copy.deepcopy(model.state_dict())
-            self.kept_round, self.stale = int(record[self.step_key]), 0
-            return False
-        self.stale += 1
-        return self.stale >= self.patience
-
-    def finish(self, model: nn.Module, last_round: int) -> None:
-        """Leave the model holding its best validation weights."""
-        model.load_state_dict(self.best_state)
-
-
-class Budget:
-    """The lab's policy: a round is eval_every batches drawn at random (with replacement), at most max_updates
-    in all; stop once the validation score is at most solved_at. The final weights are kept."""
-
-    step_key = "step"
-
-    def __init__(self, max_updates: int, eval_every: int, solved_at: float) -> None:
-        self.max_updates, self.eval_every, self.solved_at = max_updates, eval_every, solved_at
-        self.kept_round = 0
-
-    def rounds(self, n: int, batch_size: int, seed: int) -> Iterator[tuple[int, Iterable[torch.Tensor]]]:
-        """(updates done at the round's end, its batches of example indices)."""
-        sampler = torch.Generator().manual_seed(seed)
-        done = 0
-        while done < self.max_updates:
-            size = min(self.eval_every, self.max_updates - done)
-            done += size
-            yield done, (torch.randint(0, n, (batch_size,), generator=sampler) for _ in range(size))
-
-    def stop(self, record: dict[str, float], model: nn.Module) -> bool:
-        """Whether validation meets the criterion."""
-        return record["val_score"] <= self.solved_at
-
-    def finish(self, model: nn.Module, last_round: int) -> None:
-        """Keep the final weights."""
-        self.kept_round = last_round
-
-
-Policy = Patience | Budget
 
 
 @dataclass
@@ -214,12 +92,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def batch_indices(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
-    """Indices 0..n-1 in batches, shuffled by rng (in order without one)."""
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
 def _to(device: torch.device, inputs: Inputs) -> Inputs:
     return tuple(t.to(device) for t in inputs)
 
@@ -244,26 +116,75 @@ def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int
     )
 
 
+@dataclass
+class Progress:
+    """Where the loop stands: the round under way (an index into the policy's positions), the batches done in it
+    with their sums, the policy's generator as the round began, and everything recorded so far."""
+
+    round: int = 0
+    batches_done: int = 0
+    round_rng: Any = None
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    updates: int = 0
+    train_seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    done: bool = False
+
+
 def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[str, float]], objective: Objective,
         optim: OptimConfig, policy: Policy, seed: int, device: torch.device,
-        on_record: Callable[[dict[str, float]], None] | None = None) -> FitResult:
-    """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy,
-    for classes) and the validation metrics that validate returns, passed to on_record."""
+        on_record: Callable[[dict[str, float]], None] | None = None,
+        checkpoint: Checkpoint | None = None) -> FitResult:
+    """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy, for
+    classes) and the validation metrics that validate returns, passed to on_record.
+
+    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM),
+    after the update under way, which then raises TrainingInterrupted; a saved state is resumed from.
+    """
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
-    result, position = FitResult(), 0
-    started = time.perf_counter()
-    for position, batches in policy.rounds(len(train), optim.batch_size, seed):
+    policy.start(seed)
+    progress = (resume(checkpoint, model, optimizer, policy) if checkpoint else None) or Progress()
+    if checkpoint:
+        checkpoint.stop.training = True
+    try:
+        train_rounds(model, train, validate, objective, optim, policy, device, optimizer, progress, on_record,
+                     checkpoint)
+    finally:
+        if checkpoint:
+            checkpoint.stop.training = False
+    policy.finish(model, policy.positions()[progress.round])
+    return FitResult(progress.history, progress.updates, progress.stopped_early, policy.kept_round,
+                     progress.train_seconds)
+
+
+def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[str, float]],
+                 objective: Objective, optim: OptimConfig, policy: Policy, device: torch.device,
+                 optimizer: torch.optim.Optimizer, progress: Progress,
+                 on_record: Callable[[dict[str, float]], None] | None, checkpoint: Checkpoint | None) -> None:
+    """The rounds from where progress stands until the policy stops or its rounds run out."""
+    started = time.perf_counter() - progress.train_seconds
+    positions = policy.positions()
+    while not progress.done:
+        position = positions[progress.round]
+        if progress.batches_done:  # resuming mid-round: draw the round's batches again and skip those done
+            policy.set_rng_state(progress.round_rng)
+        else:
+            progress.round_rng = policy.rng_state()
         model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
-        for index in batches:
+        for number, index in enumerate(policy.batches(position, len(train), optim.batch_size)):
+            if number < progress.batches_done:
+                continue
             inputs, targets = train.batch(index)
             targets = targets.to(device)
             outputs = model(*_to(device, inputs))
             loss = objective.loss(outputs, targets)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
-                    f"training loss became {loss.item()} at update {result.updates + 1} ({policy.step_key} "
+                    f"training loss became {loss.item()} at update {progress.updates + 1} ({policy.step_key} "
                     f"{position}); lower the learning rate (lr) or set clip_norm for this model"
                 )
             optimizer.zero_grad()
@@ -271,22 +192,53 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
             if optim.clip_norm:
                 nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
             optimizer.step()
-            result.updates += 1
-            loss_sum += loss.item() * len(index)
-            seen += len(index)
+            progress.updates += 1
+            progress.batches_done += 1
+            progress.loss_sum += loss.item() * len(index)
+            progress.seen += len(index)
             if not objective.regression:
-                correct += (outputs.argmax(dim=1) == targets).sum().item()
-        record = {policy.step_key: position, "train_loss": loss_sum / seen}
+                progress.correct += (outputs.argmax(dim=1) == targets).sum().item()
+            if checkpoint and checkpoint.stop.requested:
+                progress.train_seconds = time.perf_counter() - started
+                save(checkpoint, progress, model, optimizer, policy)
+                raise TrainingInterrupted(
+                    f"stopped by SIGTERM after update {progress.updates} ({policy.step_key} {position}); its state "
+                    f"is saved in {checkpoint.path}: rerun to resume from there"
+                )
+        record = {policy.step_key: position, "train_loss": progress.loss_sum / progress.seen}
         if not objective.regression:
-            record["train_accuracy"] = correct / seen
+            record["train_accuracy"] = progress.correct / progress.seen
         record.update(validate(model))
-        result.history.append(record)
+        progress.history.append(record)
         if on_record is not None:
             on_record(record)
-        if policy.stop(record, model):
-            result.stopped_early = True
-            break
-    result.train_seconds = time.perf_counter() - started
-    policy.finish(model, position)
-    result.kept_round = policy.kept_round
-    return result
+        progress.stopped_early = policy.stop(record, model)
+        progress.done = progress.stopped_early or progress.round + 1 == len(positions)
+        progress.round += 0 if progress.done else 1
+        progress.batches_done, progress.loss_sum, progress.correct, progress.seen = 0, 0.0, 0, 0
+        progress.train_seconds = time.perf_counter() - started
+        if checkpoint:
+            save(checkpoint, progress, model, optimizer, policy)
+
+
+def save(checkpoint: Checkpoint, progress: Progress, model: nn.Module, optimizer: torch.optim.Optimizer,
+         policy: Policy) -> None:
+    """Save the loop's whole state: progress, weights, optimiser, policy and every random generator."""
+    checkpoint.save({"progress": asdict(progress), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "policy": policy.state_dict(), "rng": rng_states()})
+
+
+def resume(checkpoint: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer,
+           policy: Policy) -> Progress | None:
+    """Load a saved state into the model, optimiser, policy and generators; its progress, or None without one."""
+    state = checkpoint.load()
+    if state is None:
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    policy.load_state_dict(state["policy"])
+    set_rng_states(state["rng"])
+    progress = Progress(**state["progress"])
+    log.info("resuming from %s at update %d (%s %d)", checkpoint.path, progress.updates, policy.step_key,
+             policy.positions()[progress.round])
+    return progress

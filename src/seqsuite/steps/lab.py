@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from seqsuite.batches import TensorData
 from seqsuite.data.loaders import SPLITS
 from seqsuite.longdep.measures import gate_frame, gradient_norms, task_scores
 from seqsuite.longdep.plots import gates_png, gradient_norms_png, history_png, message_png
@@ -17,9 +18,10 @@ from seqsuite.longdep.summary import GRADIENT_COLUMNS, SUMMARY_COLUMNS, decay_ra
 from seqsuite.longdep.tasks import TASKS, generate
 from seqsuite.models import LSTM_MODELS, MODELS
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+from seqsuite.policies import Budget
 from seqsuite.steps.runner import Conclusion, execute
 from seqsuite.tracking import RunLogger
-from seqsuite.training import Budget, FitResult, Objective, OptimConfig, TensorData, seed_everything
+from seqsuite.training import FitResult, Objective, OptimConfig, seed_everything
 
 PROBE_SIZE = 256  # test sequences over which gradient norms and gate means are averaged
 

@@ -16,9 +16,13 @@ import torch
 from torch import nn
 
 from seqsuite import tracking
-from seqsuite.training import Batches, FitResult, NonFiniteLossError, Objective, OptimConfig, Policy, fit
+from seqsuite.batches import Batches
+from seqsuite.checkpoint import Checkpoint, fingerprint, stop_on_sigterm
+from seqsuite.policies import Policy
+from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
 
 log = logging.getLogger("seqsuite")
+RESUME_FILE = "resume.pt"  # beside a run's outputs, while it trains; not an output, so a failed job keeps it
 
 
 @dataclass
@@ -60,23 +64,34 @@ class RunPlan(Protocol):
     def input_example(self) -> np.ndarray: ...
 
 
-def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None) -> FitResult:
+def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None,
+               checkpoint: Checkpoint | None = None) -> FitResult:
     """Fit a plan's model with its data, objective and policy; a non-finite loss names the run and its settings."""
     try:
         return fit(plan.model, plan.train, plan.validate, plan.objective, plan.optim, plan.policy, plan.seed,
-                   plan.device, on_record)
+                   plan.device, on_record, checkpoint)
     except NonFiniteLossError as error:
         raise NonFiniteLossError(f"{plan.title}: {error} ({plan.config_hint})") from error
 
 
 def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
     """Train a plan inside an MLflow run (config's mlflow settings) and write its outputs: checkpoint,
-    metrics.json and the plan's tables."""
+    metrics.json and the plan's tables.
+
+    The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
+    that finds one from the same settings resumes it and continues its MLflow run.
+    """
     tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, **plan.labels)
+    checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
+    saved = checkpoint.load()
+    run_id = saved["run_id"] if saved else None
     with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name,
-                               plan.params, tags, settings["server_wait_s"]) as logger:
-        plan.prepare(logger)
-        fitted = train_plan(plan, on_record=lambda record: logger.log_epoch(record, plan.policy.step_key))
+                               plan.params, tags, settings["server_wait_s"], run_id) as logger:
+        checkpoint.extra["run_id"] = logger.run_id
+        if run_id is None:  # a resumed run has its inputs logged already
+            plan.prepare(logger)
+        with stop_on_sigterm() as checkpoint.stop:
+            fitted = train_plan(plan, lambda record: logger.log_epoch(record, plan.policy.step_key), checkpoint)
         conclusion = plan.conclude(fitted)
         logger.log_results(conclusion.results, conclusion.scalars)
         for name, frame in conclusion.tables.items():
@@ -88,4 +103,5 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
         torch.save(plan.model.state_dict(), outputs["checkpoint"])
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id}
         Path(outputs["metrics"]).write_text(json.dumps(record, indent=1))
+    checkpoint.remove()
     log.info(conclusion.message)

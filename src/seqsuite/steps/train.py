@@ -10,11 +10,13 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seqsuite.batches import SequenceData, TabularData
 from seqsuite.config import from_config
 from seqsuite.data.loaders import SPLITS
 from seqsuite.features.store import FeatureSet, load_features
 from seqsuite.models import model_entry
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
+from seqsuite.policies import Patience
 from seqsuite.report.plots import confusion_matrix_png, learning_curves_png
 from seqsuite.steps.runner import Conclusion, execute
 from seqsuite.tracking import RunLogger
@@ -23,9 +25,6 @@ from seqsuite.training import (
     FitResult,
     Objective,
     OptimConfig,
-    Patience,
-    SequenceData,
-    TabularData,
     evaluate,
     resolve_device,
     seed_everything,

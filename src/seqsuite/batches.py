@@ -1,0 +1,70 @@
+"""The training data as the loop reads it: a split that hands out (model inputs, targets) for example indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from scipy import sparse
+from torch.nn.utils.rnn import pad_sequence
+
+Inputs = tuple[torch.Tensor, ...]
+
+
+class Batches(Protocol):
+    """A split that hands out (model inputs, targets) for a set of example indices."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, index: Any) -> tuple[Inputs, torch.Tensor]: ...
+
+
+@dataclass
+class SequenceData:
+    """Variable-length sequences (token ids (T,) or frames (T, C)), padded per batch."""
+
+    sequences: list[torch.Tensor]
+    labels: torch.Tensor
+    pad_value: float = 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
+        """Padded inputs (B, T[, C]) and their lengths (B,), with targets (B,)."""
+        chosen = [self.sequences[i] for i in index]
+        lengths = torch.tensor([len(s) for s in chosen], dtype=torch.long)
+        padded = pad_sequence(chosen, batch_first=True, padding_value=self.pad_value)
+        return (padded, lengths), self.labels[index]
+
+
+@dataclass
+class TabularData:
+    """Fixed-size rows of a sparse matrix, made dense per batch."""
+
+    matrix: sparse.csr_matrix
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
+        """Dense inputs (B, D) with targets (B,)."""
+        return (torch.from_numpy(self.matrix[index].toarray()),), self.labels[index]
+
+
+@dataclass
+class TensorData:
+    """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def batch(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """Inputs (B, T, C) with targets (B,)."""
+        return (self.x[index],), self.y[index]

@@ -1,0 +1,100 @@
+"""Resumable training: the training loop's whole state in one file beside a run's outputs, written atomically
+after every round, and the request (from SIGTERM) that stops the loop between two updates to save it."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import random
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger("seqsuite")
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped at a signal's request after saving its state; rerunning the job resumes it."""
+
+
+class StopRequest:
+    """Set by SIGTERM while the loop trains (checked after every update); outside the loop SIGTERM exits at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.training = False
+
+    def handle(self, signum: int, frame: Any) -> None:
+        """The signal handler."""
+        if not self.training:
+            raise SystemExit(128 + signum)
+        self.requested = True
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[StopRequest]:
+    """A StopRequest that SIGTERM (a time limit, preemption, Snakemake stopping a job) sets while the block runs."""
+    request = StopRequest()
+    previous = signal.signal(signal.SIGTERM, request.handle)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    """A digest of what a run computes (its params and data): a checkpoint resumes only the same computation."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def rng_states() -> dict[str, Any]:
+    """Every global random number generator's state: Python's, NumPy's, torch's (and CUDA's where present)."""
+    states = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore what rng_states returned."""
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+class Checkpoint:
+    """Where one run keeps its training state between attempts, and the fingerprint a saved state must match."""
+
+    def __init__(self, path: Path, digest: str, stop: StopRequest | None = None) -> None:
+        self.path, self.digest, self.stop = Path(path), digest, stop or StopRequest()
+        self.extra: dict[str, Any] = {}  # kept with every save, e.g. the MLflow run id
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None when there is none or it belongs to other settings (then it is ignored)."""
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, weights_only=False)
+        if state.get("fingerprint") != self.digest:
+            log.warning("ignoring %s: it was saved by a run with other settings or data", self.path)
+            return None
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Write the state atomically: a half-written checkpoint never takes the place of a whole one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        torch.save({**state, **self.extra, "fingerprint": self.digest}, partial)
+        os.replace(partial, self.path)
+
+    def remove(self) -> None:
+        """Drop the state once the run's outputs are written."""
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,198 @@
+"""Resumable training: a run stopped mid-round (SIGTERM) or between rounds (a killed job) and resumed from its
+checkpoint ends exactly as the uninterrupted run, on the CPU; a checkpoint of other settings is ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO, snakemake, tiny_config, tiny_registry
+from test_training import fit_sum, order_task, validation
+
+from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint
+from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+from seqsuite.policies import Patience
+from seqsuite.steps.lab import generate_data
+from seqsuite.training import Objective, OptimConfig, fit, seed_everything
+
+CPU = torch.device("cpu")
+
+
+class StopAfter:
+    """A stop request that SIGTERM would set, set here after a number of updates."""
+
+    def __init__(self, updates: int) -> None:
+        self.left, self.training = updates, False
+
+    @property
+    def requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def train_lstm(checkpoint: Checkpoint | None = None, on_record=None):
+    """An LSTM with dropout (so the global torch generator matters) on a task that needs memory."""
+    seed_everything(5)
+    model = build_model("lstm", InputSpec(n_outputs=2, sequence_dim=2),
+                        ArchitectureConfig(hidden_size=16, readout="last", dropout=0.3))
+    result = fit(model, order_task(256, 0), validation(order_task(64, 1)), Objective(), OptimConfig(lr=0.01),
+                 Patience(5, 5), 5, CPU, on_record, checkpoint)
+    return model, result
+
+
+def same(first: tuple[torch.nn.Module, object], second: tuple[torch.nn.Module, object]) -> None:
+    (model_a, result_a), (model_b, result_b) = first, second
+    assert result_a.history == result_b.history and result_a.kept_round == result_b.kept_round
+    assert result_a.updates == result_b.updates
+    assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(),
+                                                 strict=True))
+
+
+def test_stopped_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
+    uninterrupted = train_lstm()
+    path = tmp_path / "resume.pt"
+    with pytest.raises(TrainingInterrupted, match=r"after update 11 \(epoch 2\).*rerun to resume"):
+        train_lstm(Checkpoint(path, "run", StopAfter(10)))
+    assert path.exists() and not list(tmp_path.glob(".*partial"))
+    resumed = train_lstm(Checkpoint(path, "run"))
+    same(resumed, uninterrupted)
+
+
+def test_killed_between_epochs_resumes_from_the_last_one_saved(tmp_path):
+    uninterrupted = train_lstm()
+    path = tmp_path / "resume.pt"
+
+    def killed_in_epoch_3(record):
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt  # as if the job died before epoch 3's state was saved
+
+    with pytest.raises(KeyboardInterrupt):
+        train_lstm(Checkpoint(path, "run"), on_record=killed_in_epoch_3)
+    assert torch.load(path, weights_only=False)["progress"]["round"] == 2  # epochs 1 and 2 were saved
+    resumed_records = []
+    resumed = train_lstm(Checkpoint(path, "run"), on_record=resumed_records.append)
+    same(resumed, uninterrupted)
+    assert [r["epoch"] for r in resumed_records] == [3, 4, 5]
+
+
+def test_budget_policy_resumes_mid_round_with_its_own_generator(tmp_path):
+    uninterrupted = fit_sum(solved_at=0.0)
+    path = tmp_path / "resume.pt"
+    with pytest.raises(TrainingInterrupted, match=r"after update 97 \(step 120\)"):
+        fit_sum(solved_at=0.0, checkpoint=Checkpoint(path, "lab", StopAfter(96)))
+    resumed = fit_sum(solved_at=0.0, checkpoint=Checkpoint(path, "lab"))
+    assert resumed.history == uninterrupted.history and resumed.updates == uninterrupted.updates == 250
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
+    path = tmp_path / "resume.pt"
+    with pytest.raises(TrainingInterrupted):
+        train_lstm(Checkpoint(path, fingerprint({"lr": 0.01}), StopAfter(3)))
+    fresh = train_lstm(Checkpoint(path, fingerprint({"lr": 0.02})))
+    same(fresh, train_lstm())
+    assert "saved by a run with other settings" in caplog.text
+
+
+LAB_JOB = """
+import sys
+from pathlib import Path
+from seqsuite.steps.lab import train_lab_run
+folder = Path(sys.argv[1])
+settings = {"hidden_size": 16, "mlp_hidden_sizes": [16], "lr": 0.01, "clip_norm": 1.0, "forget_bias": 1.0,
+            "batch_size": 32, "max_updates": int(sys.argv[4]), "eval_every": 20}
+outputs = {name: str(folder / f"{name}.out") for name in ("metrics", "gradients", "checkpoint", "gates")}
+train_lab_run(folder.parent / "data.npz", "adding", 30, "lstm", 0, settings, outputs, 1,
+              {"tracking_uri": sys.argv[2], "artifact_root": sys.argv[3], "server_wait_s": 5}, "train_longdep_lstm",
+              folder)
+"""
+
+
+def lab_job(folder, tracking_store, max_updates: int) -> subprocess.Popen:
+    folder.mkdir(exist_ok=True)
+    return subprocess.Popen([sys.executable, "-c", LAB_JOB, str(folder), *tracking_store, str(max_updates)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_path, tracking_store):
+    generate_data("adding", 30, 0, {"train": 600, "val": 100, "test": 100}, tmp_path / "data.npz")
+    assert lab_job(tmp_path / "whole", tracking_store, 400).wait(timeout=300) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.out").read_text())
+
+    job = lab_job(tmp_path / "stopped", tracking_store, 400)
+    resume_file = tmp_path / "stopped" / "resume.pt"
+    deadline = time.monotonic() + 120
+    while not resume_file.exists() and time.monotonic() < deadline:  # the first round's state is saved
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    _, stderr = job.communicate(timeout=120)
+    assert job.returncode != 0 and "TrainingInterrupted: stopped by SIGTERM after update" in stderr
+    saved = torch.load(resume_file, weights_only=False)
+    assert 0 < saved["progress"]["updates"] < 400
+    client = mlflow.MlflowClient(tracking_store[0])
+    assert client.get_run(saved["run_id"]).info.status == "KILLED"
+
+    rerun = lab_job(tmp_path / "stopped", tracking_store, 400)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr[-3000:]
+    resumed = json.loads((tmp_path / "stopped" / "metrics.out").read_text())
+    assert resumed["run_id"] == saved["run_id"] and not resume_file.exists()
+    for key in ("test", "steps", "solved", "history"):
+        assert resumed[key] == whole[key], key
+    run = client.get_run(resumed["run_id"])
+    assert run.info.status == "FINISHED"
+    steps = [point.step for point in client.get_metric_history(run.info.run_id, "val_score")]
+    assert sorted(set(steps)) == [r["step"] for r in whole["history"]]
+    assert np.isclose(run.data.metrics["test_score"], whole["test"]["score"])
+
+
+def long_lstm_workdir(workdir):
+    """A tiny workflow whose one training job (an LSTM on digits) runs long enough to be killed mid-way."""
+    workdir.mkdir()
+    tiny_registry(workdir)
+    config = tiny_config(workdir, ["digits"])
+    config["models"] = ["lstm"]
+    config["training"]["speech"]["lstm"].update(max_epochs=150, patience=150, hidden_size=16)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return workdir
+
+
+@pytest.mark.slow
+def test_a_job_killed_mid_training_resumes_when_snakemake_runs_again(tmp_path):
+    whole = long_lstm_workdir(tmp_path / "whole")
+    assert snakemake(whole, "--cores", "1").returncode == 0
+    killed = long_lstm_workdir(tmp_path / "killed")
+    run = Path("results/models/lstm/digits/seed0")
+    first = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+                              str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not (killed / run / "resume.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jobs = subprocess.run(["pgrep", "-f", f"{killed}/.snakemake/scripts/.*train.py"], capture_output=True, text=True)
+    for pid in jobs.stdout.split():
+        os.kill(int(pid), signal.SIGKILL)
+    output, _ = first.communicate(timeout=300)
+    assert jobs.stdout.split() and first.returncode != 0, output[-3000:]
+    assert not (killed / run / "metrics.json").exists() and (killed / run / "resume.pt").exists()
+
+    again = snakemake(killed, "--cores", "1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming from" in (killed / "logs" / "train_lstm" / "digits" / "seed0.log").read_text()
+    resumed, expected = (json.loads((folder / run / "metrics.json").read_text()) for folder in (killed, whole))
+    for key in ("metrics", "history", "best_epoch", "epochs_run"):
+        assert resumed[key] == expected[key], key
+    client = mlflow.MlflowClient(f"sqlite:///{killed / 'results' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    assert [(r.info.run_name, r.info.status) for r in runs] == [("lstm-seed0", "FINISHED")]
+    assert runs[0].info.run_id == resumed["run_id"]
