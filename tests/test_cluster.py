@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import dry_run
+import yaml
+from conftest import REPO, dry_run
 
 from seqsuite.cluster import STEP_LIMITS, job_resources
 
@@ -22,11 +23,16 @@ class Job:
         self.threads = threads
 
 
-def sbatch_call(resources: dict, threads: int) -> str:
+def at_attempt(resources: dict, attempt: int) -> dict:
+    """Resources as Snakemake evaluates them for a job's attempt."""
+    return {name: value(None, attempt) if callable(value) else value for name, value in resources.items()}
+
+
+def sbatch_call(resources: dict, threads: int, attempt: int = 1) -> str:
     """The sbatch command line the SLURM executor plugin builds for a job with these resources."""
     submit_string = pytest.importorskip("snakemake_executor_plugin_slurm.submit_string")
     utils = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
-    job = Job({"slurm_partition": "gpu", **resources}, threads)
+    job = Job({"slurm_partition": "gpu", **at_attempt(resources, attempt)}, threads)
     params = {"run_uuid": "seqsuite-test", "slurm_logfile": "slurm.log", "comment_str": "train_lstm",
               "account": "", "partition": "-p gpu", "workdir": "/work"}
     return submit_string.get_submit_command(job, params) + utils.set_gres_string(job)
@@ -38,6 +44,19 @@ def test_training_on_cuda_asks_for_one_gpu_and_its_cpus_and_memory():
     assert f"--mem {STEP_LIMITS['train'][0]}" in call and f"-t {STEP_LIMITS['train'][1]}" in call
 
 
+def test_memory_and_run_time_grow_with_each_attempt():
+    first, third = (sbatch_call(job_resources("train", threads=1), threads=1, attempt=n) for n in (1, 3))
+    mem_mb, runtime = STEP_LIMITS["train"]
+    assert f"--mem {mem_mb}" in first and f"-t {runtime}" in first
+    assert f"--mem {3 * mem_mb}" in third and f"-t {3 * runtime}" in third
+
+
+def test_slurm_profile_hard_codes_no_partition_or_account():
+    profile = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
+    settings = yaml.safe_load(profile)["default-resources"]
+    assert "slurm_partition" not in settings and "slurm_account" not in settings
+
+
 @pytest.mark.parametrize("device", ["cpu", "auto"])
 def test_training_on_cpu_or_auto_asks_for_no_gpu(device):
     call = sbatch_call(job_resources("train", threads=1, device=device), threads=1)
@@ -46,7 +65,7 @@ def test_training_on_cpu_or_auto_asks_for_no_gpu(device):
 
 def test_features_and_report_never_ask_for_a_gpu_and_training_needs_more_than_downloading():
     assert all("gpu" not in job_resources(step, 1, "cuda") for step in ("download", "features", "report"))
-    assert job_resources("train", 1)["mem_mb"] > job_resources("download", 1)["mem_mb"]
+    assert at_attempt(job_resources("train", 1), 1)["mem_mb"] > at_attempt(job_resources("download", 1), 1)["mem_mb"]
     with pytest.raises(ValueError, match="unknown step 'fit'; steps are download, features, train, report"):
         job_resources("fit", 1)
 
