@@ -195,3 +195,13 @@ def test_the_pages_link_to_each_other_and_load_nothing_else(tmp_path, runs, pred
         relative = [h for h in re.findall(r'href="([^"]*)"', text) if not h.startswith(("http", "#"))]
         assert relative and all((folder / href).is_file() for href in relative)
     assert lab.count("data:image/png;base64,") == 2 and "<script" not in lab.lower() and "<link" not in lab.lower()
+
+
+def test_the_title_names_the_models_that_ran_by_their_registry_titles(runs, predictions):
+    assert "<title>seqsuite: MLP, tanh RNN and LSTM classifiers compared</title>" in render_report(
+        runs, predictions, INFO)
+    rng = np.random.default_rng(4)
+    two = [make_run(rng, "fsdd", model, 0, epochs=2) for model in ("gru", "mlp")]
+    shared = make_predictions(rng, 3)
+    page = render_report(two, {("fsdd", m, 0): shared for m in ("gru", "mlp")}, INFO)
+    assert "<h1>seqsuite: MLP and GRU classifiers compared</h1>" in page

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from seqsuite.models import ordered_models
+from seqsuite.models import MODELS, ordered_models
 from seqsuite.report.html import Cell, Image, Line, Row, Table, cell, image, render
 from seqsuite.report.plots import accuracy_by_length_png, confusion_matrix_png, learning_curves_png
 from seqsuite.report.stats import ALPHA, Comparison, accuracy_by_length, compare_models
@@ -25,6 +25,7 @@ from seqsuite.report.summary import (
     finding,
     format_p,
     interval,
+    join_phrases,
     length_reading,
     mean_sd,
     model_table,
@@ -74,8 +75,9 @@ class DatasetSection:
 
 @dataclass(frozen=True)
 class DatasetsPage:
-    """The datasets' page: introductory paragraphs, then one section per dataset."""
+    """The datasets' page: its title, introductory paragraphs, then one section per dataset."""
 
+    title: str
     paragraphs: list[str]
     sections: list[DatasetSection]
 
@@ -109,7 +111,8 @@ def datasets_page(
         for i, name in enumerate(datasets)
     ]
     paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
-    return DatasetsPage(paragraphs, sections)
+    titles = [MODELS[name].title if name in MODELS else name for name in ordered_models(summary["model"].unique())]
+    return DatasetsPage(f"seqsuite: {join_phrases(titles)} classifiers compared", paragraphs, sections)
 
 
 def intro(summary: pd.DataFrame) -> str:
