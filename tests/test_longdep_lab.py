@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 
 import mlflow
 import numpy as np
@@ -27,6 +28,7 @@ from seqsuite.longdep.summary import (
     solving_sentence,
 )
 from seqsuite.longdep.tasks import TASKS, generate
+from seqsuite.models import MODELS
 from seqsuite.models.build import InputSpec, build_model
 from seqsuite.models.cells import explicit_cell, unroll
 from seqsuite.steps.lab import LabRun, generate_data, lab_architecture, load_data, summarise, train_lab_run
@@ -233,7 +235,8 @@ def test_lab_page_shows_tables_findings_and_figures(tmp_path):
     assert '<a href="index.html">' in page  # back to the datasets' page beside it
 
 
-def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
+def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store, caplog):
+    caplog.set_level(logging.INFO, logger="seqsuite")
     uri, artifacts = tracking_store
     generate_data("adding", 12, 0, {"train": 500, "val": 100, "test": 100}, tmp_path / "data.npz")
     assert load_data(tmp_path / "data.npz")["train"].x.shape == (500, 12, 2)
@@ -256,6 +259,9 @@ def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store):
         assert "test_score" in logged.data.metrics and "train_seconds" in logged.data.metrics
         curve = mlflow.MlflowClient(uri).get_metric_history(run["run_id"], "val_score")
         assert [point.step for point in curve] == [r["step"] for r in run["history"]]
+        progress = [line for line in caplog.messages if line.startswith(f"{MODELS[model].title}, adding problem")]
+        assert [line.split(": ")[1] for line in progress[:len(run["history"])]] == [
+            f"step {r['step']}" for r in run["history"]]  # one line per evaluation in the job's log
         plots = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run["run_id"], "plots")}
         expected = {"plots/learning_curves.png", "plots/gradient_norms.png"} | (
             {"plots/gates.png"} if model == "lstm" else set())

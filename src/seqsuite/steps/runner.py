@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,20 @@ def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | No
         raise NonFiniteLossError(f"{plan.title}: {error} ({plan.config_hint})") from error
 
 
+def round_reporter(plan: RunPlan, logger: tracking.RunLogger) -> Callable[[dict[str, float]], None]:
+    """What happens after every round: its record goes to MLflow's curves and a line to the job's log
+    (follow it with `tail -f logs/<rule>/...`)."""
+    started = time.perf_counter()
+
+    def report(record: dict[str, float]) -> None:
+        logger.log_epoch(record, plan.policy.step_key)
+        values = ", ".join(f"{name} {value:.4g}" for name, value in record.items() if name != plan.policy.step_key)
+        log.info("%s: %s %d: %s (%.1f s)", plan.title, plan.policy.step_key, record[plan.policy.step_key], values,
+                 time.perf_counter() - started)
+
+    return report
+
+
 def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
     """Train a plan inside an MLflow run (config's mlflow settings) and write its outputs: checkpoint,
     metrics.json and the plan's tables.
@@ -91,7 +106,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
         if run_id is None:  # a resumed run has its inputs logged already
             plan.prepare(logger)
         with stop_on_sigterm() as checkpoint.stop:
-            fitted = train_plan(plan, lambda record: logger.log_epoch(record, plan.policy.step_key), checkpoint)
+            fitted = train_plan(plan, round_reporter(plan, logger), checkpoint)
         conclusion = plan.conclude(fitted)
         logger.log_results(conclusion.results, conclusion.scalars)
         for name, frame in conclusion.tables.items():
