@@ -4,6 +4,7 @@ after every round, and the request (from SIGTERM) that stops the loop between tw
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -78,8 +79,10 @@ class Checkpoint:
         self.path, self.digest, self.stop = Path(path), digest, stop or StopRequest()
         self.extra: dict[str, Any] = {}  # kept with every save, e.g. the MLflow run id
 
-    def load(self) -> dict[str, Any] | None:
-        """The saved state, or None when there is none or it belongs to other settings (then it is ignored)."""
+    @functools.cached_property
+    def saved(self) -> dict[str, Any] | None:
+        """The state an earlier attempt saved, read once when first asked for; None when there is none or it
+        belongs to other settings (then it is ignored)."""
         if not self.path.exists():
             return None
         state = torch.load(self.path, weights_only=False)

@@ -117,11 +117,11 @@ class Budget:
         self.sampler.set_state(state)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rng": self.rng_state(), "kept_round": self.kept_round}
+        """Its generator: the kept round is the last, known once it finishes."""
+        return {"rng": self.rng_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.set_rng_state(state["rng"])
-        self.kept_round = state["kept_round"]
 
 
 Policy = Patience | Budget

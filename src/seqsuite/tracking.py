@@ -66,6 +66,12 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def start_command(allowed_hosts: str) -> str:
+    """The command that starts a tracking server the jobs can use, as the README gives it."""
+    return (f"`mlflow server --host <its address> --port 5000 --allowed-hosts {allowed_hosts} "
+            "--backend-store-uri sqlite:///mlflow.db` (README, 'Tracking server')")
+
+
 class ServerRefused(ConnectionError):
     """The tracking server answers but refuses this client: a Host header it does not allow, or no credentials."""
 
@@ -85,8 +91,7 @@ def check_server(uri: str) -> None:
             raise ServerRefused(
                 f"the MLflow tracking server at {uri} refuses requests addressed to {host!r} (HTTP 403: it does not "
                 f"allow that Host header). Start it with `--allowed-hosts {host}` (or list every name the nodes use, "
-                "comma-separated), e.g. `mlflow server --host 0.0.0.0 --port 5000 --allowed-hosts "
-                f"{host} --backend-store-uri sqlite:///mlflow.db`; see README, 'Tracking server'."
+                f"comma-separated), e.g. {start_command(host)}."
             ) from error
         if error.code == 401:
             raise ServerRefused(
@@ -116,10 +121,9 @@ def wait_for_server(uri: str, timeout_s: float) -> None:
         if remaining <= 0:
             raise ConnectionError(
                 f"cannot reach the MLflow tracking server at {uri} ({tries} tries over {timeout_s:.0f} s; "
-                f"last: {problem}). Start it on a host the jobs reach (README, 'Tracking server'), e.g. `mlflow "
-                "server --host <its address> --port 5000 --allowed-hosts <the name in mlflow.tracking_uri> "
-                "--backend-store-uri sqlite:///mlflow.db`, or point mlflow.tracking_uri in config/config.yaml at a "
-                "running server (or at sqlite:///results/mlflow.db)."
+                f"last: {problem}). Start it on a host the jobs reach, e.g. "
+                f"{start_command('<the host:port in mlflow.tracking_uri>')}, or point mlflow.tracking_uri in "
+                "config/config.yaml at a running server (or at sqlite:///results/mlflow.db)."
             )
         time.sleep(min(pause, remaining))  # the last try comes at the deadline, not before it
         pause = min(pause * 2, 10.0)

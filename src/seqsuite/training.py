@@ -231,7 +231,7 @@ def save(checkpoint: Checkpoint, progress: Progress, model: nn.Module, optimizer
 def resume(checkpoint: Checkpoint, model: nn.Module, optimizer: torch.optim.Optimizer,
            policy: Policy) -> Progress | None:
     """Load a saved state into the model, optimiser, policy and generators; its progress, or None without one."""
-    state = checkpoint.load()
+    state = checkpoint.saved
     if state is None:
         return None
     model.load_state_dict(state["model"])

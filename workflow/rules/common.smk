@@ -86,7 +86,7 @@ LAB_RUN_FILES = {"metrics": "metrics.json", "gradients": "gradient_norms.csv", "
 
 
 def lab_run_path(name, model, task="{task}", T="{T}", seed="{seed}"):
-    """One output (a LAB_RUN_FILES key) of a lab run; only the LSTMs write their gates."""
+    """One output (a LAB_RUN_FILES key) of a lab run."""
     return f"results/longdep/runs/{task}/T{T}/{model}/seed{seed}/{LAB_RUN_FILES[name]}"
 
 
@@ -151,15 +151,20 @@ def all_run_paths(name):
             itertools.product(config["models"], config["datasets"], config["seeds"])]
 
 
+def lab_run_files(model):
+    """The LAB_RUN_FILES keys a lab run of this model writes: only the LSTMs write their gates."""
+    return [name for name in LAB_RUN_FILES if name != "gates" or model in LSTM_MODELS]
+
+
 def lab_run_outputs(model):
     """What one lab run writes, with its wildcards."""
-    return {name: lab_run_path(name, model) for name in LAB_RUN_FILES if name != "gates" or model in LSTM_MODELS}
+    return {name: lab_run_path(name, model) for name in lab_run_files(model)}
 
 
 def all_lab_run_paths(name):
     """One output (a LAB_RUN_FILES key) of every lab run in the config that writes it."""
     return [lab_run_path(name, model, task, length, seed) for task, length, model, seed in lab_runs(config["longdep"])
-            if name != "gates" or model in LSTM_MODELS]
+            if name in lab_run_files(model)]
 
 
 def lab_settings(wildcards):

@@ -60,7 +60,7 @@ class LabRun:
         self.params = {"task": task, "T": length, "model": model_name, "seed": seed, "device": "cpu", **settings,
                        **{f"n_{split}": len(split_data) for split, split_data in data.items()}}
         self.labels = {"task": task, "T": str(length), "model": model_name, "seed": str(seed)}
-        self.probe = TensorData(*(part[:PROBE_SIZE] for part in (data["test"].x, data["test"].y)))
+        self.probe = TensorData(data["test"].x[:PROBE_SIZE], data["test"].y[:PROBE_SIZE])
         seed_everything(seed)
         channels = data["train"].x.shape[2]
         inputs = InputSpec(n_outputs=self.task.n_outputs, sequence_dim=channels, tabular_dim=length * channels)

@@ -98,8 +98,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     """
     tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, **plan.labels)
     checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
-    saved = checkpoint.load()
-    run_id = saved["run_id"] if saved else None
+    run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
     with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name,
                                plan.params, tags, settings["server_wait_s"], run_id) as logger:
         checkpoint.extra["run_id"] = logger.run_id

@@ -34,10 +34,11 @@ from seqsuite.training import (
 def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData | TabularData]:
     """Each split as the model reads it: sparse rows for the MLP, sequences for the recurrent models."""
     data: dict[str, SequenceData | TabularData] = {}
+    tabular = model_entry(model_name).layer is None
     for s in SPLITS:
         split = features.splits[s]
         labels = torch.from_numpy(split.labels)
-        if model_entry(model_name).layer is None:
+        if tabular:
             data[s] = TabularData(split.tabular, labels)
         else:
             data[s] = SequenceData([torch.from_numpy(x) for x in split.sequences], labels,
@@ -73,13 +74,13 @@ class DatasetRun:
         self.data = model_data(model_name, features)
         self.train = self.data["train"]
 
-    def evaluate(self, split: str, model: nn.Module | None = None) -> Evaluation:
+    def evaluate(self, split: str) -> Evaluation:
         """The model's loss, accuracy and macro-F1 on a split."""
-        return evaluate(model or self.model, self.data[split], self.optim.batch_size, self.device)
+        return evaluate(self.model, self.data[split], self.optim.batch_size, self.device)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """The validation loss and accuracy recorded after every epoch."""
-        validation = self.evaluate("val", model)
+        validation = evaluate(model, self.data["val"], self.optim.batch_size, self.device)
         return {"val_loss": validation.loss, "val_accuracy": validation.accuracy}
 
     def prepare(self, logger: RunLogger) -> None:
