@@ -181,16 +181,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_mlflow_server(database: str, workdir: Path, *options: str) -> Iterator[str]:
-    """`mlflow server [options]` on 127.0.0.1 over a backend store, as a head node would run it; yields its URL."""
+def running_mlflow_server(database: str, workdir: Path, *options: str, host: str = "127.0.0.1") -> Iterator[str]:
+    """`mlflow server [options]` listening on host (an address or a name) over a backend store, as a head node would
+    run it; yields its URL. An option may name the chosen port as {port}."""
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", database, "--host", "127.0.0.1",
-         "--port", str(port), *options],
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", database, "--host", host,
+         "--port", str(port), *(option.format(port=port) for option in options)],
         cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     deadline = time.monotonic() + 90
     try:
         while not _healthy(base):

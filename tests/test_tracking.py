@@ -106,3 +106,11 @@ def test_parallel_jobs_share_one_sqlite_file_without_losing_runs(tracking_store)
 def test_git_commit_is_read_from_a_checkout_and_none_elsewhere(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{40}", tracking.git_commit(REPO / "workflow" / "scripts"))
     assert tracking.git_commit(tmp_path) is None
+
+
+def test_a_cluster_run_logging_to_sqlite_is_warned_unless_declared_single_node():
+    warning = tracking.cluster_store_warning("sqlite:///results/mlflow.db", single_node=False)
+    assert "sqlite:///results/mlflow.db" in warning and "network file system" in warning
+    assert "mlflow server" in warning and "--allowed-hosts" in warning and "{single_node: true}" in warning
+    assert tracking.cluster_store_warning("sqlite:///results/mlflow.db", single_node=True) is None
+    assert tracking.cluster_store_warning("http://seqsuite-head:5000", single_node=False) is None

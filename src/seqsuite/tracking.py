@@ -129,6 +129,20 @@ def wait_for_server(uri: str, timeout_s: float) -> None:
         pause = min(pause * 2, 10.0)
 
 
+def cluster_store_warning(tracking_uri: str, single_node: bool) -> str | None:
+    """What to tell a user whose cluster jobs would all write one SQLite file; None for a tracking server, or where
+    the user declared that every job runs on one node."""
+    if single_node or not tracking_uri.startswith("sqlite:"):
+        return None
+    return (
+        f"mlflow.tracking_uri is an SQLite file ({tracking_uri}) and the jobs go to a cluster: SQLite's file locks "
+        "are not safe on a network file system, so jobs on several nodes can corrupt the store or fail with "
+        "'database is locked'. Log to one tracking server instead: "
+        f"{start_command('<head-node>:5000')}, then --config mlflow='{{tracking_uri: http://<head-node>:5000}}'. "
+        "If every job runs on this one node, say so with --config mlflow='{single_node: true}'."
+    )
+
+
 def _basic_auth() -> dict[str, str]:
     """The Authorization header MLflow's client would send, from MLFLOW_TRACKING_USERNAME and _PASSWORD."""
     user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")

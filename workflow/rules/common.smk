@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 # seqsuite from this checkout, installed or not (e.g. in `--sdm conda` environments): here, and through
@@ -23,6 +24,7 @@ from seqsuite.features import FEATURE_FILES
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
+from seqsuite.tracking import cluster_store_warning
 
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
@@ -41,6 +43,16 @@ def registry_path():
     """config's registry, relative to the working directory or else to the workflow's folder."""
     path = Path(config["registry"])
     return path if path.is_absolute() or path.exists() else Path(workflow.basedir) / path
+
+
+onstart:
+    # The executor is known only once the workflow runs (the executor plugin interface's executor_plugin); a
+    # non-local one (SLURM) sends jobs to many nodes, where one SQLite file is not safe.
+    executor = workflow.executor_plugin
+    if executor is not None and not executor.common_settings.local_exec:
+        warning = cluster_store_warning(config["mlflow"]["tracking_uri"], config["mlflow"]["single_node"])
+        if warning:
+            logger.warning(f"WARNING: {warning}")
 
 
 REGISTRY = load_registry(registry_path(), config["custom_datasets"])
