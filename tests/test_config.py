@@ -11,7 +11,7 @@ from conftest import REPO, dry_run
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from seqsuite.config import typed_by_schema
+from seqsuite.config import config_problems, typed_by_schema
 from seqsuite.models import CHOICES
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -78,6 +78,21 @@ def test_snakemake_fails_at_once_naming_the_bad_setting(override, expected, tmp_
     assert result.returncode != 0
     for text in expected:
         assert text in result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) < 40  # not the whole schema (479 lines)
+
+
+def test_config_problems_are_a_line_each_naming_the_key_and_the_allowed_ones():
+    config = copy.deepcopy(DEFAULTS)
+    config.update(epochz=3, seeds="x")
+    config["training"]["text"]["lstm"]["lrr"] = 1
+    problems = config_problems(config, yaml.safe_load(Path(SCHEMA).read_text()))
+    assert len(problems) == 3
+    assert problems[0].startswith("config: Additional properties are not allowed ('epochz' was unexpected); "
+                                  "allowed keys: data_mirror, registry, datasets,")
+    assert problems[1] == "seeds: 'x' is not of type 'array'"
+    assert problems[2].startswith("training.text.lstm: Unevaluated properties are not allowed ('lrr' was unexpected)"
+                                  "; allowed keys:") and "hidden_size" in problems[2]
+    assert config_problems(DEFAULTS, yaml.safe_load(Path(SCHEMA).read_text())) == []
 
 
 def test_opt_in_datasets_and_own_text_folders_can_be_selected(tmp_path):

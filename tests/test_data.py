@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, SHARED_DATASETS, write_fsdd_like, write_mr_like, write_speech_folders, write_text_table
 
-from seqsuite.data.loaders import carve_validation, check_splits, load_examples
+from seqsuite.data.loaders import carve_validation, check_labels, check_splits, load_examples
 from seqsuite.data.registry import DatasetSpec, load_registry, select, spec_from_dict
 
 REGISTRY = load_registry(REPO / "config" / "datasets.yaml")
@@ -190,3 +190,58 @@ def test_own_datasets_missing_read_or_split_keys_fail_when_the_registry_loads(en
     custom = {"mine": {"kind": "text", "path": "/data/mine", **entry}}
     with pytest.raises(ValueError, match=rf"dataset 'mine': .*{message}"):
         load_registry(REPO / "config" / "datasets.yaml", custom)
+
+
+def table_spec(folder: Path, split: dict | None = None, **read) -> DatasetSpec:
+    return spec_from_dict("reviews", {
+        "kind": "text", "format": "text_table", "path": str(folder),
+        "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment", **read},
+        "split": split or {"method": "column", "column": "part"},
+    })
+
+
+def test_one_label_or_a_label_never_in_training_is_named(tmp_path):
+    (tmp_path / "reviews.csv").write_text("review,sentiment,part\n" + "good film,pos,train\n" * 8
+                                          + "fine,pos,test\n")
+    frame = load_examples(table_spec(tmp_path), tmp_path, split_seed=0)
+    with pytest.raises(ValueError, match=r"dataset 'reviews' has 1 label\(s\) \({'pos': 9}\).*two or more"):
+        check_labels("reviews", frame)
+    (tmp_path / "reviews.csv").write_text("review,sentiment,part\n" + "good,pos,train\nbad,neg,train\n" * 4
+                                          + "meh,neutral,test\nmeh too,neutral,test\n")
+    frame = load_examples(table_spec(tmp_path), tmp_path, split_seed=0)
+    with pytest.raises(ValueError, match=r"label\(s\) \['neutral'\] never occur in the training split "
+                                         r"\({\('neutral', 'test'\): 2} examples"):
+        check_labels("reviews", frame)
+
+
+def test_text_in_another_encoding_names_the_file_the_line_and_read_encoding(tmp_path):
+    (tmp_path / "reviews.csv").write_bytes("review,sentiment,part\ngood,pos,train\ncaf\u00e9 bad,neg,train\n"
+                                           .encode("latin-1"))
+    with pytest.raises(ValueError, match=rf"{tmp_path / 'reviews.csv'}, line 3: byte 0xe9 is not utf-8 text; "
+                                         "set read.encoding"):
+        load_examples(table_spec(tmp_path), tmp_path, split_seed=0)
+    frame = load_examples(table_spec(tmp_path, encoding="latin-1"), tmp_path, split_seed=0)
+    assert frame.loc[1, "item"] == "caf\u00e9 bad"
+
+
+def test_a_validation_split_smaller_than_the_label_count_names_val_fraction(tmp_path):
+    words = [f"w{i:02d}" for i in range(30)]
+    write_speech_folders(tmp_path, labels=tuple(words), per=10)  # 300 files, 30 labels
+    spec = spec_from_dict("words", {"kind": "speech", "format": "speech_folders", "path": str(tmp_path),
+                                    "split": {"method": "fraction", "test_fraction": 0.2}})
+    frame = load_examples(spec, tmp_path, split_seed=0)
+    with pytest.raises(ValueError, match=r"val_fraction 0.1 of 240 training examples holds out 24.*30 labels.*"
+                                         r"raise val_fraction to at least 0.125, or give the dataset its own "
+                                         r"validation split \(split.val_list"):
+        carve_validation(frame, 0.1, split_seed=0)
+    assert (carve_validation(frame, 0.125, split_seed=0)["split"] == "val").sum() == 30
+
+
+def test_a_test_list_naming_files_the_dataset_lacks_is_refused(tmp_path):
+    write_speech_folders(tmp_path, per=12)
+    (tmp_path / "test_list.txt").write_text("low/low_03.wav\nhigh/high_07.wav\nhigh/high_99.wav\n")
+    spec = spec_from_dict("tones", {"kind": "speech", "format": "speech_folders", "path": str(tmp_path),
+                                    "split": {"method": "list", "test_list": "test_list.txt"}})
+    with pytest.raises(ValueError, match=r"split.test_list .*test_list.txt names 1 of its 3 files that the dataset "
+                                         r"does not hold, e.g. \['high/high_99.wav'\]"):
+        load_examples(spec, tmp_path, split_seed=0)

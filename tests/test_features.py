@@ -94,6 +94,26 @@ def test_an_unreadable_wav_in_a_dataset_names_the_file(tmp_path):
         build_speech_features(frame, tmp_path, SpeechFeatureConfig())
 
 
+def test_a_wav_with_nan_samples_is_named_before_it_reaches_the_statistics(tmp_path):
+    frame = speech_frame(tmp_path)
+    poisoned = tmp_path / frame.loc[0, "item"]
+    samples = soundfile.read(poisoned, dtype="float32")[0]
+    samples[10:15] = np.nan
+    soundfile.write(poisoned, samples, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=f"audio file {poisoned} holds 5 non-finite samples .*Replace or remove"):
+        build_speech_features(frame, tmp_path, SpeechFeatureConfig())
+
+
+def test_a_wav_shorter_than_one_window_is_named_with_the_shortest_length(tmp_path):
+    frame = speech_frame(tmp_path)
+    short = tmp_path / frame.loc[2, "item"]
+    soundfile.write(short, np.full(10, 0.1, dtype=np.float32), 16000)
+    # 25 ms windows at 8 kHz: a 256-point FFT, padded by 128 samples at each end
+    with pytest.raises(AudioError, match=rf"audio file {short} is too short: 10 samples at 16000 Hz \(0.6 ms\).*"
+                                         r"at least 129 samples at 8000 Hz \(16.1 ms\)"):
+        build_speech_features(frame, tmp_path, SpeechFeatureConfig())
+
+
 def test_features_round_trip_through_their_folder(tmp_path):
     frame = speech_frame(tmp_path / "audio")
     features = build_speech_features(frame, tmp_path / "audio", SpeechFeatureConfig(n_mfcc=8))

@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, snakemake, tiny_config, tiny_registry, tree_state
+from conftest import REPO, snakemake, tiny_config, tiny_registry, tree_state, write_text_table
 
 MODELS = ("mlp", "rnn", "lstm")
 
@@ -124,3 +124,34 @@ def test_no_network_and_no_mirror_names_the_url_and_the_mirror_option(tmp_path):
     log = (tmp_path / "logs" / "download_dataset" / "digits.log").read_text()
     assert result.returncode != 0
     assert "http://127.0.0.1:9/unreachable.tar.gz" in log and "data_mirror" in log
+
+
+@pytest.mark.slow
+def test_a_fault_in_your_own_data_names_your_file_and_fixing_it_reruns_what_depends_on_it(tmp_path):
+    tiny_registry(tmp_path)
+    mine = tmp_path / "mine" / "reviews.csv"
+    write_text_table(mine)
+    lines = mine.read_text().splitlines()
+    lines[7] = lines[7].replace("film", "caf\u00e9", 1) if "film" in lines[7] else lines[7] + " caf\u00e9"
+    mine.write_bytes("\n".join(lines).encode("latin-1") + b"\n")
+    custom = {"reviews": {"kind": "text", "format": "text_table", "path": str(mine.parent),
+                          "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment"},
+                          "split": {"method": "column", "column": "part"}}}
+    config = tiny_config(tmp_path, ["reviews"], custom)
+    config["models"] = ["mlp"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+
+    broken = snakemake(tmp_path, "--cores", "1")
+    assert broken.returncode != 0
+    assert f"{mine}, line 8: byte 0xe9 is not utf-8 text; set read.encoding" in broken.stderr, broken.stderr[-3000:]
+
+    mine.write_text("\n".join(lines) + "\n")  # saved again as UTF-8: the copy and the features are made again
+    fixed = snakemake(tmp_path, "--cores", "1")
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert "download_dataset" in fixed.stderr and "extract_features" in fixed.stderr
+
+    config["custom_datasets"]["reviews"]["path"] = str(tmp_path / "nowhere")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    missing = snakemake(tmp_path, "--cores", "1")
+    assert missing.returncode != 0 and "Select jobs to execute" not in missing.stderr
+    assert f"custom dataset 'reviews': path {tmp_path / 'nowhere'} is not a folder" in missing.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, TypeVar
 
+import jsonschema
 import yaml
 
 Settings = TypeVar("Settings")
@@ -34,6 +35,20 @@ def typed_by_schema(value: Any, schema: dict[str, Any], root: dict[str, Any] | N
         wanted = tuple(_PARSED_TYPES[t] for t in _types(schema) if t in _PARSED_TYPES)
         return parsed if wanted and isinstance(parsed, wanted) and not isinstance(parsed, str) else value
     return value
+
+
+def config_problems(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    """One line per way the config breaks the schema, naming the key; a misspelt key lists the allowed ones
+    (the schema itself, which a validator's message would print, runs to hundreds of lines)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(map(str, error.absolute_path)) or "config"
+        problem = f"{where}: {error.message}"
+        if error.validator in ("additionalProperties", "unevaluatedProperties"):
+            problem += f"; allowed keys: {', '.join(_resolve(error.schema, schema).get('properties', {}))}"
+        problems.append(problem)
+    return problems
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,8 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from seqsuite.cluster import job_resources
-from seqsuite.config import typed_by_schema
-from seqsuite.data.registry import load_registry, select
+from seqsuite.config import config_problems, typed_by_schema
+from seqsuite.data.registry import load_registry, select, user_files
 from seqsuite.features import FEATURE_FILES
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
@@ -29,7 +29,9 @@ from seqsuite.tracking import cluster_store_warning
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
 config.update(typed_by_schema(config, SCHEMA))
-validate(config, schema="../schemas/config.schema.yaml")
+if problems := config_problems(config, SCHEMA):
+    raise ValueError("invalid config:\n  " + "\n  ".join(problems) + "\nconfig/README.md explains every key")
+validate(config, schema="../schemas/config.schema.yaml")  # and fills in the schema's defaults
 check_lab(config["longdep"])
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
@@ -57,6 +59,8 @@ onstart:
 
 REGISTRY = load_registry(registry_path(), config["custom_datasets"])
 DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
+# A custom dataset's own files are its copy's input: a change to them reruns the copy and all that follows.
+USER_FILES = {name: user_files(spec) for name, spec in DATASETS.items()}
 
 
 wildcard_constraints:
@@ -130,6 +134,10 @@ def get_final_output():
 IDENTITY = ("name", "kind", "format", "url", "path")
 DOWNLOAD_FIELDS = (*IDENTITY, "archive_sha256", "archive_md5", "archive_root", "keep", "mirror_dir", "manifest_sha256")
 READING_FIELDS = (*IDENTITY, "read", "split")
+
+
+def custom_dataset_files(wildcards):
+    return USER_FILES[wildcards.dataset]
 
 
 def registry_fields(names):

@@ -1,4 +1,6 @@
 rule download_dataset:
+    input:
+        custom_dataset_files,
     output:
         files=directory(dataset_folder()),
         provenance=provenance_path(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +51,36 @@ def check_splits(name: str, frame: pd.DataFrame, split: dict) -> None:
         )
 
 
+def check_labels(name: str, frame: pd.DataFrame) -> None:
+    """A classifier needs two labels or more, each seen in training: one label, or a label found only outside the
+    training split, names the dataset and the labels."""
+    labels = frame["label"].value_counts()
+    if len(labels) < 2:
+        raise ValueError(
+            f"dataset {name!r} has {len(labels)} label(s) ({labels.to_dict()}): a classifier needs two or more; "
+            "check its read settings (label_column, label folders or files)"
+        )
+    unseen = sorted(set(labels.index) - set(frame.loc[frame["split"] == "train", "label"]))
+    if unseen:
+        counts = frame[frame["label"].isin(unseen)].groupby(["label", "split"]).size().to_dict()
+        raise ValueError(
+            f"dataset {name!r}: label(s) {unseen} never occur in the training split ({counts} examples by label and "
+            "split), so no model could learn them; fix the labels or the split, or remove those examples"
+        )
+
+
+def check_stratifiable(setting: str, fraction: float, labels: pd.Series, examples: str, alternative: str) -> None:
+    """A stratified split of fraction of these examples needs one per label on each side; else name the setting."""
+    per_label = labels.value_counts()
+    held_out = math.ceil(fraction * len(labels))
+    if held_out < len(per_label) or len(labels) - held_out < len(per_label) or per_label.min() < 2:
+        raise ValueError(
+            f"{setting} {fraction} of {len(labels)} {examples} holds out {held_out}, and a stratified split needs at "
+            f"least one example per label on each side ({len(per_label)} labels; the rarest, {per_label.idxmin()!r}, "
+            f"has {per_label.min()}): raise {setting} to at least {len(per_label) / len(labels):.3g}, {alternative}"
+        )
+
+
 def carve_validation(frame: pd.DataFrame, val_fraction: float, split_seed: int) -> pd.DataFrame:
     """Move a stratified fraction of the training examples to a 'val' split, unless the data has its own."""
     if (frame["split"] == "val").any():
@@ -56,6 +88,9 @@ def carve_validation(frame: pd.DataFrame, val_fraction: float, split_seed: int) 
                  (frame["split"] == "val").sum())
         return frame
     train_index = frame.index[frame["split"] == "train"]
+    check_stratifiable("val_fraction", val_fraction, frame.loc[train_index, "label"], "training examples",
+                       "or give the dataset its own validation split (split.val_list, or a val file or folder with "
+                       "split.method files)")
     _, val_index = train_test_split(
         train_index,
         test_size=val_fraction,
@@ -72,7 +107,7 @@ def _read_text_lines(spec: DatasetSpec, root: Path) -> pd.DataFrame:
     encoding = spec.read.get("encoding", "utf-8")
     rows = []
     for label, relpath in spec.read["files"].items():
-        text = (root / relpath).read_text(encoding=encoding)
+        text = read_text(root / relpath, encoding)
         rows += [(line.strip(), label) for line in text.splitlines() if line.strip()]
     return pd.DataFrame(rows, columns=["item", "label"])
 
@@ -100,7 +135,7 @@ def _read_label_texts(spec: DatasetSpec, base: Path) -> pd.DataFrame:
     """The *.txt files of base's label folders, one example each."""
     encoding = spec.read.get("encoding", "utf-8")
     rows = [
-        (path.read_text(encoding=encoding).strip(), folder.name)
+        (read_text(path, encoding).strip(), folder.name)
         for folder in _label_folders(spec, base)
         for path in sorted(folder.glob("*.txt"))
     ]
@@ -135,8 +170,8 @@ def _split_from_column(spec: DatasetSpec, frame: pd.DataFrame) -> pd.Series:
 def _read_table(spec: DatasetSpec, path: Path) -> pd.DataFrame:
     """One table with its text, label and (optional) split columns renamed to item, label, _split."""
     delimiter = spec.read.get("delimiter", "\t" if path.suffix == ".tsv" else ",")
-    table = pd.read_csv(path, sep=delimiter, quoting=3 if delimiter == "\t" else 0, dtype=str,
-                        keep_default_na=False, encoding=spec.read.get("encoding", "utf-8"))
+    table = pd.read_csv(io.StringIO(read_text(path, spec.read.get("encoding", "utf-8"))), sep=delimiter,
+                        quoting=3 if delimiter == "\t" else 0, dtype=str, keep_default_na=False)
     columns = {spec.read["text_column"]: "item", spec.read["label_column"]: "label"}
     if spec.split.get("method") == "column":
         columns[spec.split["column"]] = "_split"
@@ -185,6 +220,8 @@ def _split(spec: DatasetSpec, frame: pd.DataFrame, root: Path, split_seed: int) 
         pattern = re.compile(spec.split["test_regex"])
         is_test = frame["item"].map(lambda item: bool(pattern.search(Path(item).name)))
     elif method == "fraction":
+        check_stratifiable("split.test_fraction", spec.split["test_fraction"], frame["label"],
+                           f"examples of dataset {spec.name!r}", "or split by lists or a regex (split.method)")
         _, test_index = train_test_split(
             frame.index, test_size=spec.split["test_fraction"], random_state=split_seed, stratify=frame["label"]
         )
@@ -205,14 +242,34 @@ def _split_from_lists(spec: DatasetSpec, frame: pd.DataFrame, root: Path) -> pd.
         if relative is None:
             continue
         path = root / relative
-        listed = names.isin({line.strip() for line in path.read_text(encoding="utf-8").splitlines()})
+        lines = {line.strip() for line in read_text(path, "utf-8").splitlines()} - {""}
+        listed = names.isin(lines)
         if not listed.any():
             raise ValueError(
                 f"dataset {spec.name!r}: no example is named in split.{name}_list {path}; its lines must be "
                 f"paths relative to read.folder ({spec.read.get('folder', '.')!r}), e.g. {names.iloc[0]!r}"
             )
+        absent = sorted(lines - set(names))
+        if absent:
+            raise ValueError(
+                f"dataset {spec.name!r}: split.{name}_list {path} names {len(absent)} of its {len(lines)} files that "
+                f"the dataset does not hold, e.g. {absent[:3]}; restore those files or remove them from the list"
+            )
         split[listed] = name
     return split
+
+
+def read_text(path: Path, encoding: str) -> str:
+    """A text file's contents; a byte that is not text in the encoding names the file, its line and read.encoding."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"{path}, line {line}: byte {raw[error.start]:#04x} is not {encoding} text; set read.encoding to the "
+            "file's encoding for this dataset (e.g. cp1252 or latin-1)"
+        ) from error
 
 
 def _relative_to_folder(spec: DatasetSpec, item: str) -> str:

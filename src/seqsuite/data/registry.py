@@ -112,6 +112,20 @@ def load_registry(path: str | Path, custom: dict[str, dict[str, Any]] | None = N
     return specs
 
 
+def user_files(spec: DatasetSpec) -> list[str]:
+    """Every file of a custom dataset's folder (none for a registry dataset); a path that is not a folder is named
+    before any job runs."""
+    if spec.path is None:
+        return []
+    folder = Path(spec.path).expanduser()
+    if not folder.is_dir():
+        raise ValueError(
+            f"custom dataset {spec.name!r}: path {spec.path} is not a folder (from {Path.cwd()}); "
+            f"fix custom_datasets.{spec.name}.path in your config"
+        )
+    return sorted(str(path) for path in folder.rglob("*") if path.is_file())
+
+
 def select(registry: dict[str, DatasetSpec], names: list[str]) -> list[DatasetSpec]:
     """The specs for the named datasets; an unknown name lists the known ones."""
     missing = [name for name in names if name not in registry]

@@ -40,14 +40,39 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         raise AudioError(f"cannot read audio file {path}: {error}. Replace or remove the file and rerun.") from error
     if samples.shape[0] == 0:
         raise AudioError(f"audio file {path} holds no samples. Replace or remove the file and rerun.")
+    non_finite = int(np.count_nonzero(~np.isfinite(samples)))
+    if non_finite:
+        # one such file would make the training split's normalisation statistics, and so every feature, NaN
+        raise AudioError(f"audio file {path} holds {non_finite} non-finite samples (NaN or infinity) of "
+                         f"{samples.size}. Replace or remove the file and rerun.")
     return samples.mean(axis=1), rate
+
+
+def _window(config: SpeechFeatureConfig) -> tuple[int, int]:
+    """Window length and FFT size, in samples at the configured rate."""
+    win_length = round(config.sample_rate * config.window_ms / 1000)
+    return win_length, 1 << (win_length - 1).bit_length()
+
+
+def file_frames(path: Path, config: SpeechFeatureConfig, transform: torch.nn.Module) -> np.ndarray:
+    """Frames of one WAV file; one too short for a single analysis window raises AudioError naming it."""
+    samples, rate = read_wav(path)
+    shortest = _window(config)[1] // 2 + 1  # the transform pads each end by half an FFT, by reflection
+    resampled = round(samples.size * config.sample_rate / rate)
+    if resampled < shortest:
+        raise AudioError(
+            f"audio file {path} is too short: {samples.size} samples at {rate} Hz ({1000 * samples.size / rate:.1f} "
+            f"ms), and frames need at least {shortest} samples at {config.sample_rate} Hz "
+            f"({1000 * shortest / config.sample_rate:.1f} ms). Replace or remove the file and rerun."
+        )
+    return waveform_frames(samples, rate, config, transform)
 
 
 def frame_transform(config: SpeechFeatureConfig) -> torch.nn.Module:
     """The torchaudio transform from a waveform (time,) to features (coefficients, frames)."""
-    win_length = round(config.sample_rate * config.window_ms / 1000)
+    win_length, n_fft = _window(config)
     mel = {
-        "n_fft": 1 << (win_length - 1).bit_length(),
+        "n_fft": n_fft,
         "win_length": win_length,
         "hop_length": round(config.sample_rate * config.hop_ms / 1000),
         "n_mels": config.n_mels,

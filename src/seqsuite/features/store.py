@@ -77,8 +77,7 @@ def build_speech_features(frame: pd.DataFrame, root: Path, config: speech.Speech
     labels, targets = _label_ids(frame)
     transform = speech.frame_transform(config)
     frames = {
-        s: [speech.waveform_frames(*speech.read_wav(root / item), config, transform)
-            for item in frame.loc[frame["split"] == s, "item"]]
+        s: [speech.file_frames(root / item, config, transform) for item in frame.loc[frame["split"] == s, "item"]]
         for s in SPLITS
     }
     mean, std = speech.normalisation(frames["train"])

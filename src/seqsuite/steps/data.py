@@ -10,10 +10,10 @@ from typing import Any
 import torch
 
 from seqsuite.data.download import fetch_dataset
-from seqsuite.data.loaders import carve_validation, check_splits, load_examples
-from seqsuite.data.registry import spec_from_dict
+from seqsuite.data.loaders import carve_validation, check_labels, check_splits, load_examples
+from seqsuite.data.registry import DatasetSpec, spec_from_dict
 from seqsuite.features.speech import SpeechFeatureConfig
-from seqsuite.features.store import build_speech_features, build_text_features, save_features
+from seqsuite.features.store import FeatureSet, build_speech_features, build_text_features, save_features
 
 log = logging.getLogger("seqsuite")
 
@@ -26,17 +26,30 @@ def download(entry: dict[str, Any], dest: Path, provenance: Path, mirror: str | 
     log.info("dataset %s from %s verified (manifest sha256 %s)", spec.name, info["source"], info["manifest_sha256"])
 
 
+def build_features(spec: DatasetSpec, dataset_dir: Path, settings: dict[str, Any], split_seed: int,
+                   val_fraction: float) -> FeatureSet:
+    """The dataset's examples, checked and split, turned into features."""
+    frame = load_examples(spec, dataset_dir, split_seed)
+    check_labels(spec.name, frame)
+    frame = carve_validation(frame, val_fraction, split_seed)
+    check_splits(spec.name, frame, spec.split)
+    if spec.kind == "speech":
+        return build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
+    return build_text_features(frame, **settings)
+
+
 def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir: Path, settings: dict[str, Any],
             split_seed: int, val_fraction: float, threads: int) -> None:
     """Read a dataset, carve validation from train, build its features and write them."""
     torch.set_num_threads(threads)
     spec = spec_from_dict(entry.pop("name"), entry)
-    frame = carve_validation(load_examples(spec, dataset_dir, split_seed), val_fraction, split_seed)
-    check_splits(spec.name, frame, spec.split)
-    if spec.kind == "speech":
-        features = build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
-    else:
-        features = build_text_features(frame, **settings)
+    try:
+        features = build_features(spec, dataset_dir, settings, split_seed, val_fraction)
+    except ValueError as error:
+        if spec.path is None:
+            raise
+        # a custom dataset is read from its copy; the user fixes their own files
+        raise ValueError(str(error).replace(str(dataset_dir), spec.path)) from error
     fetched = json.loads(provenance.read_text())
     features.meta.update(
         dataset=spec.name,
