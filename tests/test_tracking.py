@@ -66,18 +66,22 @@ def test_failing_block_ends_its_run_as_failed(tracking_store):
 KILLED_JOB = """
 import sys, time
 from seqsuite import tracking
-with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:
-    print(logger.run_id, flush=True)
-    time.sleep(120)
+from seqsuite.steps.logs import logged_step
+with logged_step(sys.argv[3]):
+    with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:
+        print(logger.run_id, flush=True)
+        time.sleep(120)
 """
 
 
-def test_a_killed_job_ends_its_run_as_killed(tracking_store):
-    job = subprocess.Popen([sys.executable, "-c", KILLED_JOB, *tracking_store], stdout=subprocess.PIPE, text=True)
+def test_a_killed_job_ends_its_run_as_killed_and_names_the_signal(tracking_store, tmp_path):
+    job = subprocess.Popen([sys.executable, "-c", KILLED_JOB, *tracking_store, str(tmp_path / "job.log")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run_id = job.stdout.readline().strip()
     job.send_signal(signal.SIGTERM)
     assert job.wait(timeout=60) == 128 + signal.SIGTERM
     assert client(tracking_store).get_run(run_id).info.status == "KILLED"
+    assert "seqsuite: StoppedBySignal: stopped by SIGTERM (a time limit, preemption" in job.stderr.read()
 
 
 def log_runs(uri: str, artifacts: str, experiment: str, worker: int, n_runs: int) -> None:
@@ -114,3 +118,40 @@ def test_a_cluster_run_logging_to_sqlite_is_warned_unless_declared_single_node()
     assert "mlflow server" in warning and "--allowed-hosts" in warning and "{single_node: true}" in warning
     assert tracking.cluster_store_warning("sqlite:///results/mlflow.db", single_node=True) is None
     assert tracking.cluster_store_warning("http://seqsuite-head:5000", single_node=False) is None
+
+
+def test_a_fresh_run_retires_the_runs_of_the_same_settings_it_replaces(tracking_store, tmp_path):
+    """A job that died before its first checkpoint left its run RUNNING; an incomplete or forced rerun discards a
+    FINISHED run's outputs: the new run ends the first as KILLED and deletes the second. Other settings stay."""
+    experiment = f"retire-{uuid.uuid4().hex[:6]}"
+    same = tracking.run_tags("train_mlp", "train.smk", tmp_path, "digest-a", model="mlp")
+    other = tracking.run_tags("train_mlp", "train.smk", tmp_path, "digest-b", model="mlp")
+    with tracking.training_run(*tracking_store, experiment, "mlp-seed0", {}, same) as finished:
+        pass
+    with tracking.training_run(*tracking_store, experiment, "mlp-seed0", {}, other) as other_settings:
+        pass
+    exp_id = finished.experiment_id
+    dead = client(tracking_store).create_run(exp_id, tags=same, run_name="mlp-seed0")  # as SIGKILL leaves it
+    with tracking.training_run(*tracking_store, experiment, "mlp-seed0", {}, same) as fresh:
+        pass
+    runs = {run.info.run_id: run.info for run in
+            client(tracking_store).search_runs([exp_id], run_view_type=mlflow.entities.ViewType.ALL)}
+    assert runs[finished.run_id].lifecycle_stage == "deleted"
+    assert runs[dead.info.run_id].status == "KILLED"
+    assert runs[fresh.run_id].status == runs[other_settings.run_id].status == "FINISHED"
+    active = client(tracking_store).search_runs([exp_id], filter_string="attributes.status = 'FINISHED'")
+    assert sorted(run.info.run_id for run in active) == sorted([fresh.run_id, other_settings.run_id])
+
+
+def test_waits_for_the_sqlite_lock_are_retried_and_counted_in_the_log(caplog):
+    failures = iter([RuntimeError("(sqlite3.OperationalError) database is locked")] * 2)
+
+    def log_metric() -> str:
+        failure = next(failures, None)
+        if failure:
+            raise failure
+        return "logged"
+
+    with caplog.at_level("INFO", logger="seqsuite"):
+        assert tracking._retry(log_metric) == "logged"
+    assert "MLflow log_metric waited for the SQLite write lock: 2 retries" in caplog.text

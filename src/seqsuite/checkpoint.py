@@ -25,6 +25,18 @@ class TrainingInterrupted(Exception):
     """Training stopped at a signal's request after saving its state; rerunning the job resumes it."""
 
 
+class StoppedBySignal(SystemExit):
+    """A job ended by a signal outside the training loop; it exits with status 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
+
+    def __str__(self) -> str:
+        return (f"stopped by {self.signal_name} (a time limit, preemption, or Snakemake or you stopping the job); "
+                "what it had finished is kept: rerun to go on")
+
+
 class StopRequest:
     """Set by SIGTERM while the loop trains (checked after every update); outside the loop SIGTERM exits at once."""
 
@@ -35,7 +47,7 @@ class StopRequest:
     def handle(self, signum: int, frame: Any) -> None:
         """The signal handler."""
         if not self.training:
-            raise SystemExit(128 + signum)
+            raise StoppedBySignal(signum)
         self.requested = True
 
 

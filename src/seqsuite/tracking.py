@@ -6,10 +6,10 @@ import base64
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -26,9 +26,10 @@ from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
 
-from seqsuite.checkpoint import TrainingInterrupted
+from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted
 
 Result = TypeVar("Result")
+log = logging.getLogger("seqsuite")
 _RETRY_SECONDS = 120.0
 SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
 
@@ -39,15 +40,20 @@ def _sqlite_path(uri: str) -> Path | None:
 
 def _retry(call: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
     """Call, retrying with backoff while another job holds the SQLite write lock."""
-    deadline, pause = time.monotonic() + _RETRY_SECONDS, 0.2
+    deadline, pause, retries = time.monotonic() + _RETRY_SECONDS, 0.2, 0
     while True:
         try:
-            return call(*args, **kwargs)
+            result = call(*args, **kwargs)
         except Exception as error:  # MlflowException or sqlalchemy's OperationalError
             if "database is locked" not in str(error) or time.monotonic() > deadline:
                 raise
+            retries += 1
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
+            continue
+        if retries:  # counted, so that a load test (or a user) sees how often jobs waited for the lock
+            log.info("MLflow %s waited for the SQLite write lock: %d retries", getattr(call, "__name__", call), retries)
+        return result
 
 
 @contextlib.contextmanager
@@ -70,6 +76,9 @@ def start_command(allowed_hosts: str) -> str:
     """The command that starts a tracking server the jobs can use, as the README gives it."""
     return (f"`mlflow server --host <its address> --port 5000 --allowed-hosts {allowed_hosts} "
             "--backend-store-uri sqlite:///mlflow.db` (README, 'Tracking server')")
+
+
+SAME_RUN_TAGS = ("seqsuite.fingerprint", "seqsuite.workdir")
 
 
 class ServerRefused(ConnectionError):
@@ -177,9 +186,11 @@ def git_commit(folder: Path) -> str | None:
         return None
 
 
-def run_tags(rule: str, rules_file: str, workflow_dir: Path, **labels: str) -> dict[str, str]:
-    """A run's labels plus the rule and rules file that made it, the invocation id and the git commit."""
-    tags = {**labels, "snakemake_rule": rule, "mlflow.source.name": f"{rules_file} ({rule})"}
+def run_tags(rule: str, rules_file: str, workflow_dir: Path, fingerprint: str, **labels: str) -> dict[str, str]:
+    """A run's labels plus the rule and rules file that made it, the invocation id, the git commit, and what makes
+    it the same run as another (SAME_RUN_TAGS): its settings' fingerprint and the working directory."""
+    tags = {**labels, "snakemake_rule": rule, "mlflow.source.name": f"{rules_file} ({rule})",
+            "seqsuite.fingerprint": fingerprint, "seqsuite.workdir": str(Path.cwd())}
     if os.environ.get("SEQSUITE_INVOCATION"):
         tags["snakemake_invocation"] = os.environ["SEQSUITE_INVOCATION"]
     commit = git_commit(workflow_dir)
@@ -245,6 +256,7 @@ def training_run(
     if run_id:
         run = _retry(mlflow.start_run, run_id=run_id)
     else:
+        retire_earlier_runs(exp_id, run_name, {key: tags[key] for key in SAME_RUN_TAGS if key in tags})
         run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
     # a job stopped by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends KILLED
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -262,5 +274,23 @@ def training_run(
     _retry(mlflow.end_run, status="FINISHED")
 
 
+def retire_earlier_runs(exp_id: str, run_name: str, identity: dict[str, str]) -> None:
+    """Runs this fresh run replaces, found by name and identity (SAME_RUN_TAGS: same settings, same working
+    directory): one still RUNNING, left by a job that died (SIGKILL) before its first checkpoint, ends KILLED; a
+    FINISHED one, whose outputs Snakemake discarded (an incomplete job, a forced rerun), is deleted, restorable
+    with `mlflow runs restore`. So each run name keeps one FINISHED run."""
+    if set(identity) != set(SAME_RUN_TAGS):
+        return
+    matches = " and ".join(f"tags.`{key}` = '{value}'" for key, value in identity.items())
+    runs = _retry(mlflow.search_runs, experiment_ids=[exp_id], output_format="list",
+                  filter_string=f"attributes.run_name = '{run_name}' and {matches}")
+    client = mlflow.MlflowClient()
+    for run in runs:
+        if run.info.status == "RUNNING":
+            _retry(client.set_terminated, run.info.run_id, "KILLED")
+        elif run.info.status == "FINISHED":
+            _retry(client.delete_run, run.info.run_id)
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    sys.exit(128 + signum)
+    raise StoppedBySignal(signum)

@@ -96,8 +96,9 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
     that finds one from the same settings resumes it and continues its MLflow run.
     """
-    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, **plan.labels)
-    checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
+    digest = fingerprint(plan.params)
+    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
+    checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
     run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
     with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name,
                                plan.params, tags, settings["server_wait_s"], run_id) as logger:
