@@ -259,3 +259,21 @@ def test_write_report_rejects_unpaired_predictions_and_no_runs(tmp_path, runs, p
     with pytest.raises(ValueError, match="at least one run"):
         write_report([], [], INFO, tmp_path / "i.html", tmp_path / "s.csv")
     assert not (tmp_path / "i.html").exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_a_diverged_run_is_named_on_the_page_and_left_out_of_every_number(tmp_path, runs, predictions):
+    marked = [dict(run) for run in runs]
+    marked[0]["diverged"] = "training loss 1.3e+16 at its kept epoch, above 2 x 0.693"
+    metrics_paths, prediction_paths = write_runs(tmp_path / "results", marked, predictions)
+    html_path, summary_path = tmp_path / "index.html", tmp_path / "summary.csv"
+    write_report(metrics_paths, prediction_paths, INFO, html_path, summary_path)
+    pd.testing.assert_frame_equal(pd.read_csv(summary_path), summary_frame(runs[1:]), check_dtype=False)
+    text = html_path.read_text(encoding="utf-8")
+    first = runs[0]
+    assert (f"Left out of every number as diverged: {first['model']} on {first['dataset']}, seed {first['seed']} "
+            "(training loss 1.3e+16 at its kept epoch") in text
+    for run in marked:
+        run["diverged"] = "loss 1e9"
+    metrics_paths, prediction_paths = write_runs(tmp_path / "all", marked, predictions)
+    with pytest.raises(ValueError, match=r"every run diverged \(.*\); lower lr or set clip_norm"):
+        write_report(metrics_paths, prediction_paths, INFO, tmp_path / "i.html", tmp_path / "s.csv")

@@ -11,6 +11,7 @@ from scipy import sparse
 from seqsuite.batches import SequenceData, TabularData, TensorData
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget, Patience
+from seqsuite.steps.train import divergence
 from seqsuite.training import (
     NonFiniteLossError,
     Objective,
@@ -136,3 +137,11 @@ def test_device_auto_falls_back_to_cpu_and_cuda_without_gpu_says_so():
     assert resolve_device("auto") == CPU
     with pytest.raises(RuntimeError, match="no CUDA GPU is visible; set device: auto or cpu"):
         resolve_device("cuda")
+
+
+def test_a_run_whose_training_loss_stays_above_twice_the_label_entropy_counts_as_diverged():
+    labels = np.array([0, 1] * 50)
+    assert divergence(0.5, labels) is None and divergence(1.38, labels) is None  # ln 2 = 0.693
+    assert divergence(1.3e16, labels) == ("training loss 1.3e+16 at its kept epoch, above 2 x 0.693 (the loss of "
+                                          "predicting the label frequencies)")
+    assert divergence(float("inf"), labels) is not None

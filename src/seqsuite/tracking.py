@@ -225,6 +225,10 @@ class RunLogger:
         """A file as an artifact under folder/."""
         _retry(mlflow.log_artifact, str(path), artifact_path=folder)
 
+    def set_tags(self, tags: dict[str, str]) -> None:
+        if tags:
+            _retry(mlflow.set_tags, tags)
+
     def log_png(self, filename: str, png: bytes) -> None:
         """A plot, as an artifact under plots/."""
         with tempfile.TemporaryDirectory() as folder:

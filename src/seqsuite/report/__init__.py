@@ -12,7 +12,15 @@ import pandas as pd
 from seqsuite.report.html import write_page
 from seqsuite.report.pages import MLFLOW_UI, render_report
 from seqsuite.report.stats import accuracy_by_length, compare_models
-from seqsuite.report.summary import best_model, finding, missing_keys, model_table, seed_accuracy, summary_frame
+from seqsuite.report.summary import (
+    best_model,
+    finding,
+    missing_keys,
+    model_table,
+    run_key,
+    seed_accuracy,
+    summary_frame,
+)
 
 __all__ = [
     "MLFLOW_UI",
@@ -76,7 +84,12 @@ def write_report(
     }
     if len(predictions) != len(runs):
         raise ValueError("two metrics files describe the same (dataset, model, seed); runs must be unique")
-    page = render_report(runs, predictions, dataset_info, mlflow_ui)
+    diverged = [run for run in runs if run.get("diverged")]  # named on the page, left out of every number
+    runs = [run for run in runs if not run.get("diverged")]
+    if not runs:
+        raise ValueError(f"every run diverged ({', '.join(run_key(run) for run in diverged)}); lower lr or set "
+                         "clip_norm for these models (see their job logs)")
+    page = render_report(runs, predictions, dataset_info, mlflow_ui, diverged)
     summary_path = Path(summary_path)
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(runs).to_csv(summary_path, index=False)

@@ -87,9 +87,10 @@ def render_report(
     predictions: dict[PredictionKey, pd.DataFrame],
     dataset_info: dict[str, dict[str, Any]],
     mlflow_ui: str = MLFLOW_UI,
+    diverged: list[dict[str, Any]] | None = None,
 ) -> str:
     """Return the datasets' page as one self-contained HTML page; run ids link to the MLflow UI at mlflow_ui."""
-    return render("index.html", datasets_page(runs, predictions, dataset_info, mlflow_ui))
+    return render("index.html", datasets_page(runs, predictions, dataset_info, mlflow_ui, diverged))
 
 
 def datasets_page(
@@ -97,8 +98,10 @@ def datasets_page(
     predictions: dict[PredictionKey, pd.DataFrame],
     dataset_info: dict[str, dict[str, Any]],
     mlflow_ui: str = MLFLOW_UI,
+    diverged: list[dict[str, Any]] | None = None,
 ) -> DatasetsPage:
-    """Return the datasets' page as data: every statistic, sentence and figure, ready to print."""
+    """Return the datasets' page as data: every statistic, sentence and figure, ready to print; diverged runs are
+    named, not counted."""
     if not runs:
         raise ValueError("no runs to report on; pass at least one metrics dict")
     summary = summary_frame(runs)
@@ -111,6 +114,8 @@ def datasets_page(
         for i, name in enumerate(datasets)
     ]
     paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
+    if diverged:
+        paragraphs.insert(2, diverged_note(diverged))
     titles = [MODELS[name].title if name in MODELS else name for name in ordered_models(summary["model"].unique())]
     return DatasetsPage(f"seqsuite: {join_phrases(titles)} classifiers compared", paragraphs, sections)
 
@@ -142,6 +147,13 @@ def seeds_statement(summary: pd.DataFrame) -> str:
             parts.append(f"{dataset}: " + ", ".join(f"{m} {per_model[m]}" for m in ordered_models(per_model.index))
                          + " seeds")
     return f"Every number rests on these seeds: {'; '.join(parts)}."
+
+
+def diverged_note(diverged: list[dict[str, Any]]) -> str:
+    """Return the sentence naming the runs that diverged, which no number on the page includes."""
+    named = [f"{run['model']} on {run['dataset']}, seed {run['seed']} ({run['diverged']})" for run in diverged]
+    return (f"Left out of every number as diverged: {'; '.join(named)}. Lower their learning rate (lr) or set "
+            "clip_norm, and rerun.")
 
 
 def links_note(runs: list[dict[str, Any]], mlflow_ui: str) -> str:

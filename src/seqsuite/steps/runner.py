@@ -36,6 +36,7 @@ class Conclusion:
     message: str  # the job log's last line
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # output name -> its CSV
     figures: dict[str, bytes] = field(default_factory=dict)  # MLflow artifact plots/<name> -> PNG
+    tags: dict[str, str] = field(default_factory=dict)  # MLflow tags the outcome adds (seqsuite.diverged)
 
 
 class RunPlan(Protocol):
@@ -109,6 +110,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
             fitted = train_plan(plan, round_reporter(plan, logger), checkpoint)
         conclusion = plan.conclude(fitted)
         logger.log_results(conclusion.results, conclusion.scalars)
+        logger.set_tags(conclusion.tags)
         for name, frame in conclusion.tables.items():
             frame.to_csv(outputs[name], index=False)
         for filename, png in conclusion.figures.items():

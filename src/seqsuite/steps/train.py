@@ -46,6 +46,21 @@ def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData 
     return data
 
 
+DIVERGED_FACTOR = 2.0
+
+
+def divergence(train_loss: float, train_labels: np.ndarray) -> str | None:
+    """Why a run counts as diverged, or None: its training loss at the kept epoch is above DIVERGED_FACTOR times
+    the loss of always predicting the training labels' frequencies (their entropy), so it learned nothing."""
+    frequencies = np.bincount(train_labels) / len(train_labels)
+    frequencies = frequencies[frequencies > 0]
+    baseline = float(-(frequencies * np.log(frequencies)).sum())
+    if np.isfinite(train_loss) and train_loss <= DIVERGED_FACTOR * baseline:
+        return None
+    return (f"training loss {train_loss:.3g} at its kept epoch, above {DIVERGED_FACTOR:g} x {baseline:.3g} (the loss "
+            "of predicting the label frequencies)")
+
+
 class DatasetRun:
     """A plan for the step runner: build, fit and evaluate one model on one dataset with one seed."""
 
@@ -93,10 +108,12 @@ class DatasetRun:
         evaluations = {s: self.evaluate(s) for s in ("val", "test")}
         results = {s: e.metrics() for s, e in evaluations.items()}
         n_params = count_parameters(self.model)
+        kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
+        diverged = divergence(kept["train_loss"], self.features.splits["train"].labels)
         run = {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "n_params": n_params,
                "train_seconds": fitted.train_seconds, "best_epoch": fitted.kept_round,
                "epochs_run": len(fitted.history), "labels": self.features.meta["labels"], "metrics": results,
-               "history": fitted.history, "hyperparameters": self.hyperparameters}
+               "history": fitted.history, "hyperparameters": self.hyperparameters, "diverged": diverged}
         predictions = self.predictions(evaluations["test"])
         figures = {
             "learning_curves.png": learning_curves_png([run], self.dataset),
@@ -108,7 +125,10 @@ class DatasetRun:
             results={"best_val": results["val"], "test": results["test"]},
             scalars={"train_seconds": fitted.train_seconds, "n_params": n_params, "best_epoch": fitted.kept_round},
             record=run, tables={"predictions": predictions}, figures=figures,
-            message=f"{self.title}: test accuracy {results['test']['accuracy']:.4f}",
+            tags={"seqsuite.diverged": diverged} if diverged else {},
+            message=(f"{self.title}: DIVERGED, {diverged}; the report leaves it out: lower lr or set clip_norm in "
+                     f"{self.config_hint}" if diverged else
+                     f"{self.title}: test accuracy {results['test']['accuracy']:.4f}"),
         )
 
     def predictions(self, evaluation: Evaluation) -> pd.DataFrame:
