@@ -23,7 +23,8 @@ DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 rows = st.lists(
     st.tuples(
-        st.text(alphabet=st.characters(blacklist_categories=("Cs",), max_codepoint=0x2FF), max_size=40),  # any text, empty too
+        # any text up to U+02FF (Latin and its diacritics), empty too
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",), max_codepoint=0x2FF), max_size=40),
         st.sampled_from(["pos", "neg"] * 40 + ["neutral"]),
         st.sampled_from(["train"] * 30 + ["test"] * 9 + ["TEST"]),
     ),
