@@ -15,7 +15,7 @@ import pytest
 import torch
 from conftest import REPO
 
-from seqsuite import tracking
+from seqsuite import server, tracking
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
 
@@ -65,7 +65,7 @@ def test_failing_block_ends_its_run_as_failed(tracking_store):
 
 KILLED_JOB = """
 import sys, time
-from seqsuite import tracking
+from seqsuite import server, tracking
 from seqsuite.steps.logs import logged_step
 with logged_step(sys.argv[3]):
     with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:
@@ -113,11 +113,11 @@ def test_git_commit_is_read_from_a_checkout_and_none_elsewhere(tmp_path):
 
 
 def test_a_cluster_run_logging_to_sqlite_is_warned_unless_declared_single_node():
-    warning = tracking.cluster_store_warning("sqlite:///results/mlflow.db", single_node=False)
+    warning = server.cluster_store_warning("sqlite:///results/mlflow.db", single_node=False)
     assert "sqlite:///results/mlflow.db" in warning and "network file system" in warning
     assert "mlflow server" in warning and "--allowed-hosts" in warning and "{single_node: true}" in warning
-    assert tracking.cluster_store_warning("sqlite:///results/mlflow.db", single_node=True) is None
-    assert tracking.cluster_store_warning("http://seqsuite-head:5000", single_node=False) is None
+    assert server.cluster_store_warning("sqlite:///results/mlflow.db", single_node=True) is None
+    assert server.cluster_store_warning("http://seqsuite-head:5000", single_node=False) is None
 
 
 def test_a_fresh_run_retires_the_runs_of_the_same_settings_it_replaces(tracking_store, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import free_port, host_names, running_mlflow_server, snakemake, tiny_config, tiny_registry
 
-from seqsuite import tracking
+from seqsuite import server, tracking
 
 
 def rest(base: str, path: str, body: dict | None = None) -> dict:
@@ -72,11 +72,33 @@ def test_a_server_refusing_its_host_name_is_named_and_allowed_hosts_fixes_it(tmp
             with pytest.raises(urllib.error.HTTPError, match="403"):
                 rest(by_name, "experiments/search", {"max_results": 1})
             host = by_name.removeprefix("http://")
-            with pytest.raises(tracking.ServerRefused, match=f"HTTP 403.*--allowed-hosts {host}"):
-                tracking.wait_for_server(by_name, timeout_s=5)
+            with pytest.raises(server.ServerRefused, match=f"HTTP 403.*--allowed-hosts {host}"):
+                server.wait_for_server(by_name, timeout_s=5)
         with running_mlflow_server(database, tmp_path, "--allowed-hosts", f"{name}:*,localhost:*") as base:
             by_name = base.replace("127.0.0.1", name)
-            tracking.wait_for_server(by_name, timeout_s=5)
+            server.wait_for_server(by_name, timeout_s=5)
             with tracking.training_run(by_name, "unused", "by-name", "mlp-seed0", {"lr": 0.1}, {}) as logger:
                 logger.log_results({"test": {"accuracy": 0.5}}, {})
             assert rest(by_name, f"runs/get?run_id={logger.run_id}")["run"]["info"]["status"] == "FINISHED"
+
+
+def test_client_retries_end_within_server_wait_s():
+    for wait in (2, 8, 120, 600):
+        settings = server.http_retry_settings(wait)
+        retries = int(settings["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+        sleeps = sum(2 ** n for n in range(1, retries))  # urllib3: none before the first retry, then 2, 4, ...
+        assert retries >= 1 and sleeps <= wait and int(settings["MLFLOW_HTTP_REQUEST_TIMEOUT"]) >= 30
+
+
+def test_a_server_lost_mid_run_fails_the_job_within_server_wait_s_showing_the_first_error(tmp_path, caplog):
+    lost_server = running_mlflow_server(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path)
+    base = lost_server.__enter__()
+    with pytest.raises(Exception) as error, caplog.at_level("WARNING", logger="seqsuite"):
+        with tracking.training_run(base, "unused", "lost", "mlp-seed0", {}, {}, server_wait_s=8) as logger:
+            logger.log_epoch({"epoch": 1, "train_loss": 0.5})
+            lost_server.__exit__(None, None, None)  # the head node's server goes away mid-run
+            started = time.monotonic()
+            logger.log_epoch({"epoch": 2, "train_loss": 0.4})
+    assert time.monotonic() - started < 30  # MLflow's own retries took 8 minutes
+    assert "log-batch" in str(error.value) and "runs/update" not in str(error.value)  # the first failure
+    assert "could not mark the MLflow run FAILED" in caplog.text

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import signal
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +22,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
 
 from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted
+from seqsuite.server import http_retry_settings, wait_for_server
 
 Result = TypeVar("Result")
 log = logging.getLogger("seqsuite")
@@ -72,92 +68,7 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def start_command(allowed_hosts: str) -> str:
-    """The command that starts a tracking server the jobs can use, as the README gives it."""
-    return (f"`mlflow server --host <its address> --port 5000 --allowed-hosts {allowed_hosts} "
-            "--backend-store-uri sqlite:///mlflow.db` (README, 'Tracking server')")
-
-
 SAME_RUN_TAGS = ("seqsuite.fingerprint", "seqsuite.workdir")
-
-
-class ServerRefused(ConnectionError):
-    """The tracking server answers but refuses this client: a Host header it does not allow, or no credentials."""
-
-
-def check_server(uri: str) -> None:
-    """One real API call (a search for one experiment), as every job's first call will be; raise ServerRefused
-    naming the fix where the server refuses it. /health alone passes even where every API call is refused."""
-    request = urllib.request.Request(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search",
-                                     data=json.dumps({"max_results": 1}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **_basic_auth()})
-    try:
-        with urllib.request.urlopen(request, timeout=10):
-            return
-    except urllib.error.HTTPError as error:
-        host = urllib.parse.urlsplit(uri).netloc
-        if error.code == 403:
-            raise ServerRefused(
-                f"the MLflow tracking server at {uri} refuses requests addressed to {host!r} (HTTP 403: it does not "
-                f"allow that Host header). Start it with `--allowed-hosts {host}` (or list every name the nodes use, "
-                f"comma-separated), e.g. {start_command(host)}."
-            ) from error
-        if error.code == 401:
-            raise ServerRefused(
-                f"the MLflow tracking server at {uri} asks for credentials (HTTP 401): export "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD before running snakemake."
-            ) from error
-        raise
-
-
-def wait_for_server(uri: str, timeout_s: float) -> None:
-    """Return once a tracking server answers /health and a real API call, retrying with backoff while it does not
-    answer; a refusal (ServerRefused) fails at once, naming the fix, as does a server never reached."""
-    deadline, pause, tries = time.monotonic() + timeout_s, 0.5, 0
-    while True:
-        tries += 1
-        try:
-            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10) as response:
-                if response.status == 200:
-                    check_server(uri)
-                    return
-                problem = f"HTTP {response.status}"
-        except ServerRefused:
-            raise
-        except OSError as error:  # refused, unreachable, timed out, HTTP errors
-            problem = str(error)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ConnectionError(
-                f"cannot reach the MLflow tracking server at {uri} ({tries} tries over {timeout_s:.0f} s; "
-                f"last: {problem}). Start it on a host the jobs reach, e.g. "
-                f"{start_command('<the host:port in mlflow.tracking_uri>')}, or point mlflow.tracking_uri in "
-                "config/config.yaml at a running server (or at sqlite:///results/mlflow.db)."
-            )
-        time.sleep(min(pause, remaining))  # the last try comes at the deadline, not before it
-        pause = min(pause * 2, 10.0)
-
-
-def cluster_store_warning(tracking_uri: str, single_node: bool) -> str | None:
-    """What to tell a user whose cluster jobs would all write one SQLite file; None for a tracking server, or where
-    the user declared that every job runs on one node."""
-    if single_node or not tracking_uri.startswith("sqlite:"):
-        return None
-    return (
-        f"mlflow.tracking_uri is an SQLite file ({tracking_uri}) and the jobs go to a cluster: SQLite's file locks "
-        "are not safe on a network file system, so jobs on several nodes can corrupt the store or fail with "
-        "'database is locked'. Log to one tracking server instead: "
-        f"{start_command('<head-node>:5000')}, then --config mlflow='{{tracking_uri: http://<head-node>:5000}}'. "
-        "If every job runs on this one node, say so with --config mlflow='{single_node: true}'."
-    )
-
-
-def _basic_auth() -> dict[str, str]:
-    """The Authorization header MLflow's client would send, from MLFLOW_TRACKING_USERNAME and _PASSWORD."""
-    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
-    if not user:
-        return {}
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()}
 
 
 def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = SERVER_WAIT_SECONDS) -> str:
@@ -256,6 +167,8 @@ def training_run(
     """An MLflow run that ends FINISHED; KILLED when a signal or an interruption ends the block, FAILED when
     anything else raises. With run_id, the run of an interrupted attempt continues."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if not _sqlite_path(uri):
+        os.environ.update(http_retry_settings(server_wait_s))
     exp_id = experiment_id(uri, artifact_root, experiment, server_wait_s)
     if run_id:
         run = _retry(mlflow.start_run, run_id=run_id)
@@ -268,10 +181,10 @@ def training_run(
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
         yield RunLogger(run.info.run_id, exp_id)
     except (TrainingInterrupted, SystemExit, KeyboardInterrupt):
-        _retry(mlflow.end_run, status="KILLED")
+        _end_run_after_error("KILLED")
         raise
     except BaseException:
-        _retry(mlflow.end_run, status="FAILED")
+        _end_run_after_error("FAILED")
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -294,6 +207,14 @@ def retire_earlier_runs(exp_id: str, run_name: str, identity: dict[str, str]) ->
             _retry(client.set_terminated, run.info.run_id, "KILLED")
         elif run.info.status == "FINISHED":
             _retry(client.delete_run, run.info.run_id)
+
+
+def _end_run_after_error(status: str) -> None:
+    """Mark the run; if the store cannot be reached either, say so and let the first error be the one shown."""
+    try:
+        _retry(mlflow.end_run, status=status)
+    except Exception as error:
+        log.warning("could not mark the MLflow run %s (%s); the error that stopped the job follows", status, error)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:

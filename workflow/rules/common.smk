@@ -24,7 +24,7 @@ from seqsuite.features import FEATURE_FILES
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
-from seqsuite.tracking import cluster_store_warning
+from seqsuite.server import cluster_store_warning
 
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
