@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import random
 import signal
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from seqsuite.files import atomic_path
 
 log = logging.getLogger("seqsuite")
 
@@ -105,10 +106,8 @@ class Checkpoint:
 
     def save(self, state: dict[str, Any]) -> None:
         """Write the state atomically: a half-written checkpoint never takes the place of a whole one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f".{self.path.name}.partial")
-        torch.save({**state, **self.extra, "fingerprint": self.digest}, partial)
-        os.replace(partial, self.path)
+        with atomic_path(self.path) as partial:
+            torch.save({**state, **self.extra, "fingerprint": self.digest}, partial)
 
     def remove(self) -> None:
         """Drop the state once the run's outputs are written."""

@@ -13,6 +13,7 @@ from scipy import sparse
 
 from seqsuite.data.loaders import SPLITS
 from seqsuite.features import FEATURE_FILES, speech, text
+from seqsuite.files import atomic_path
 
 
 @dataclass
@@ -109,9 +110,11 @@ def save_features(features: FeatureSet, folder: Path) -> None:
         csr = split.tabular.tocsr()
         tabular_arrays.update({f"{s}_data": csr.data, f"{s}_indices": csr.indices,
                                f"{s}_indptr": csr.indptr, f"{s}_shape": np.array(csr.shape)})
-    np.savez(folder / FEATURE_FILES["sequences"], **sequence_arrays)
-    np.savez(folder / FEATURE_FILES["tabular"], **tabular_arrays)
-    (folder / FEATURE_FILES["meta"]).write_text(json.dumps(features.meta, indent=1))
+    for name, arrays in (("sequences", sequence_arrays), ("tabular", tabular_arrays)):
+        with atomic_path(folder / FEATURE_FILES[name]) as partial:
+            np.savez(partial, **arrays)
+    with atomic_path(folder / FEATURE_FILES["meta"]) as partial:
+        partial.write_text(json.dumps(features.meta, indent=1))
 
 
 def load_features(folder: Path) -> FeatureSet:

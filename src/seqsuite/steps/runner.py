@@ -19,6 +19,7 @@ from torch import nn
 from seqsuite import tracking
 from seqsuite.batches import Batches
 from seqsuite.checkpoint import Checkpoint, fingerprint, stop_on_sigterm
+from seqsuite.files import atomic_path
 from seqsuite.policies import Policy
 from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
 
@@ -112,13 +113,16 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
         logger.log_results(conclusion.results, conclusion.scalars)
         logger.set_tags(conclusion.tags)
         for name, frame in conclusion.tables.items():
-            frame.to_csv(outputs[name], index=False)
+            with atomic_path(outputs[name]) as partial:
+                frame.to_csv(partial, index=False)
         for filename, png in conclusion.figures.items():
             logger.log_png(filename, png)
         plan.model.cpu()
         logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
-        torch.save(plan.model.state_dict(), outputs["checkpoint"])
+        with atomic_path(outputs["checkpoint"]) as partial:
+            torch.save(plan.model.state_dict(), partial)
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id}
-        Path(outputs["metrics"]).write_text(json.dumps(record, indent=1))
+        with atomic_path(outputs["metrics"]) as partial:
+            partial.write_text(json.dumps(record, indent=1))
     checkpoint.remove()
     log.info(conclusion.message)
