@@ -16,6 +16,7 @@ import mlflow
 import pytest
 import yaml
 from conftest import REPO, host_names, running_mlflow_server, snakemake, tiny_config, tiny_registry, write_mr_like
+from test_longdep_workflow import tiny_lab
 
 from seqsuite.data.download import manifest_sha256
 
@@ -69,7 +70,7 @@ def submitted(output: str) -> list[tuple[int, str]]:
 def job_facts(job_id: int) -> dict[str, str]:
     """JobState, NodeList and TimeLimit of a job as `scontrol show job` gives them."""
     shown = subprocess.run(["scontrol", "show", "job", str(job_id)], capture_output=True, text=True).stdout
-    return dict(re.findall(r"\b(JobState|NodeList|TimeLimit)=(\S+)", shown))
+    return dict(re.findall(r"\b(JobState|NodeList|TimeLimit|ReqTRES)=(\S+)", shown))
 
 
 def run_names_and_states(tracking_uri: str, experiment: str) -> list[tuple[str, str]]:
@@ -101,6 +102,7 @@ def test_jobs_run_on_both_nodes_and_log_to_one_tracking_server_by_name(cluster, 
     assert len(jobs) == 5, output[-5000:]  # download, features, three training jobs (the report is a local rule)
     assert {facts["JobState"] for facts in jobs.values()} == {"COMPLETED"}, jobs
     assert {facts["NodeList"] for facts in jobs.values()} == set(NODES), jobs
+    assert not any("gpu" in facts["ReqTRES"] for facts in jobs.values())  # device auto asks for no GPU
     assert names_and_states == [("lstm-seed0", "FINISHED"), ("mlp-seed0", "FINISHED"), ("rnn-seed0", "FINISHED")]
     assert "SQLite" not in output  # no store warning where a tracking server is used
     assert not (tmp_path / "results" / "mlflow.db").exists()
@@ -155,3 +157,27 @@ def test_a_job_stopped_at_its_time_limit_resumes_with_a_longer_one_and_ends_as_i
     assert metrics[0] == metrics[1]
     tracking_uri = f"sqlite:///{cut / 'results' / 'mlflow.db'}"
     assert run_names_and_states(tracking_uri, "polarity") == [("lstm-seed0", "FINISHED")]
+
+
+def test_the_labs_short_jobs_go_to_slurm_in_groups(cluster, tmp_path, capsys):
+    tiny_registry(tmp_path)
+    config = tiny_lab(tiny_config(tmp_path, ["digits"]))
+    config["mlflow"]["single_node"] = True  # both nodes share this machine's file system
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--profile", str(slurm_profile(tmp_path, retries=0)), "--", "longdep", timeout=1200)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "SQLite" not in output  # declared single-node: no store warning
+
+    lab_jobs = len(list((tmp_path / "results" / "longdep" / "runs").glob("*/T*/*/seed*/metrics.json")))
+    lab_jobs += len(list((tmp_path / "results" / "longdep" / "data").rglob("*.npz")))
+    jobs = {job_id: job_facts(job_id) for job_id, _ in submitted(output)}
+    with capsys.disabled():
+        print(f"\nthe lab's {lab_jobs} jobs went to SLURM as {len(jobs)}: {jobs}")
+    # three (task, T) data sets and their runs, 3 + 3 * 3 + 2 ablation jobs, in one SLURM job (four groups fit in
+    # one); then the lab's summary
+    assert lab_jobs == 14, output[-3000:]
+    assert sorted(name for _, name in submitted(output)) == ["longdep", "summarise_longdep"], output[-3000:]
+    assert {facts["JobState"] for facts in jobs.values()} == {"COMPLETED"}
+    assert all("cpu=1," in facts["ReqTRES"] for facts in jobs.values())  # one lab slot: one CPU, jobs in series
+    assert (tmp_path / "results" / "report" / "longdep.html").exists()
