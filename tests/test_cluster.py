@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import REPO, dry_run
 
-from seqsuite.cluster import STEP_LIMITS, job_resources
+from seqsuite.cluster import GROUPED_STEPS, STEP_LIMITS, job_resources
 
 
 class Resources(dict):
@@ -78,3 +78,8 @@ def test_workflow_rules_declare_these_resources(tmp_path):
     assert len(train) == 3 and all("gpu=1" in j and "cpus_per_task=3" in j for j in train)
     features = next(j for j in jobs if j.startswith("extract_features"))
     assert "gpu" not in features and "cpus_per_task=2" in features
+
+
+def test_only_the_labs_steps_take_a_slot_of_their_group_job():
+    assert all(job_resources(step, threads=1)["lab_slots"] == 1 for step in GROUPED_STEPS)
+    assert not any("lab_slots" in job_resources(step, threads=1) for step in set(STEP_LIMITS) - set(GROUPED_STEPS))

@@ -25,7 +25,8 @@ MISSING = [name for name in DAEMONS if shutil.which(name) is None and not os.pat
 HEAD, NODES = "seqsuite-head", ("seqsuite-node1", "seqsuite-node2")
 # the head node (controller, tracking server) is also the first compute node; the second is a namespace of its own
 HOSTS = {HEAD: "10.77.0.1", NODES[0]: "10.77.0.1", NODES[1]: "10.77.0.2"}
-SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/(?:rule|group)_(\w+)/")
+# a rule's log folder is rule_<rule>/, a group's group_<group>_<its rules>/
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/(?:rule_(\w+)/|group_([a-z]+))")
 
 pytestmark = [pytest.mark.slow]
 if MISSING:
@@ -64,13 +65,13 @@ def slurm_profile(workdir: Path, **settings) -> Path:
 
 def submitted(output: str) -> list[tuple[int, str]]:
     """(SLURM job id, rule or group) of every submission, in order (Snakemake may log a line twice)."""
-    return [(int(job_id), name) for job_id, name in dict.fromkeys(SUBMITTED.findall(output))]
+    return [(int(job_id), rule or group) for job_id, rule, group in dict.fromkeys(SUBMITTED.findall(output))]
 
 
 def job_facts(job_id: int) -> dict[str, str]:
-    """JobState, NodeList and TimeLimit of a job as `scontrol show job` gives them."""
+    """JobState, NodeList, TimeLimit and TRES of a job as `scontrol show job` gives them."""
     shown = subprocess.run(["scontrol", "show", "job", str(job_id)], capture_output=True, text=True).stdout
-    return dict(re.findall(r"\b(JobState|NodeList|TimeLimit|ReqTRES)=(\S+)", shown))
+    return dict(re.findall(r"\b(JobState|NodeList|TimeLimit|TRES)=(\S+)", shown))
 
 
 def run_names_and_states(tracking_uri: str, experiment: str) -> list[tuple[str, str]]:
@@ -102,7 +103,8 @@ def test_jobs_run_on_both_nodes_and_log_to_one_tracking_server_by_name(cluster, 
     assert len(jobs) == 5, output[-5000:]  # download, features, three training jobs (the report is a local rule)
     assert {facts["JobState"] for facts in jobs.values()} == {"COMPLETED"}, jobs
     assert {facts["NodeList"] for facts in jobs.values()} == set(NODES), jobs
-    assert not any("gpu" in facts["ReqTRES"] for facts in jobs.values())  # device auto asks for no GPU
+    # device auto asks for no GPU (TRES lists gres/gpu where a job holds one)
+    assert not any("gpu" in facts["TRES"] for facts in jobs.values())
     assert names_and_states == [("lstm-seed0", "FINISHED"), ("mlp-seed0", "FINISHED"), ("rnn-seed0", "FINISHED")]
     assert "SQLite" not in output  # no store warning where a tracking server is used
     assert not (tmp_path / "results" / "mlflow.db").exists()
@@ -179,5 +181,5 @@ def test_the_labs_short_jobs_go_to_slurm_in_groups(cluster, tmp_path, capsys):
     assert lab_jobs == 14, output[-3000:]
     assert sorted(name for _, name in submitted(output)) == ["longdep", "summarise_longdep"], output[-3000:]
     assert {facts["JobState"] for facts in jobs.values()} == {"COMPLETED"}
-    assert all("cpu=1," in facts["ReqTRES"] for facts in jobs.values())  # one lab slot: one CPU, jobs in series
+    assert all("cpu=1," in facts["TRES"] for facts in jobs.values())  # one lab slot: one CPU, jobs in series
     assert (tmp_path / "results" / "report" / "longdep.html").exists()

@@ -18,7 +18,12 @@ STEP_LIMITS = {
     "report": (2048, 30),
     "generate": (1024, 10),
     "summarise": (2048, 30),
+    # the lab's runs: at most 1.1 GB and a minute or two each (README, "The long-dependency lab")
+    "train_lab": (2048, 10),
 }
+# The lab's steps run in SLURM jobs of several (rule group "longdep"); each takes one of its job's lab_slots,
+# which the SLURM profile sets per job, so that a group's runs share the CPUs it asks for.
+GROUPED_STEPS = ("generate", "train_lab")
 
 
 def grows_with_attempt(first: int) -> Callable[[Any, int], int]:
@@ -39,4 +44,8 @@ def job_resources(step: str, threads: int, device: str = "cpu") -> dict[str, Any
                  "cpus_per_task": threads}
     if step == "train" and device == "cuda":
         resources["gpu"] = 1
+    if step in GROUPED_STEPS:
+        # no --cpus-per-task (SLURM's default, one CPU): Snakemake would sum it over a group's runs, and sum it
+        # again inside the SLURM job over all the node's CPUs, asking srun for more than the job holds
+        resources.update(lab_slots=1, cpus_per_task=-1)
     return resources

@@ -1,5 +1,7 @@
 # The long-dependency lab (`snakemake --cores 2 longdep`): generated tasks where only the gap length T
 # changes; every model of the registry per task, T and seed, the LSTM ablations among them; see README.md.
+# On a cluster each (task, T, seed)'s data and runs form one job group, "longdep" (the SLURM profile packs
+# several into one SLURM job); local runs ignore groups.
 rule generate_longdep_data:
     output:
         lab_data_path(),
@@ -9,6 +11,8 @@ rule generate_longdep_data:
         "results/benchmarks/generate_longdep_data/{task}/T{T}/seed{seed}.tsv"
     params:
         sizes=config["longdep"]["sizes"],
+    group:
+        "longdep"
     resources:
         **job_resources("generate", threads=1),
     conda:
@@ -35,8 +39,10 @@ for model in MODELS:
             model=model,
             settings=lab_settings,
         threads: config["threads"]["train"]
+        group:
+            "longdep"
         resources:
-            **job_resources("train", threads=config["threads"]["train"]),
+            **job_resources("train_lab", threads=config["threads"]["train"]),
         conda:
             "../../environment.yml"
         script:
