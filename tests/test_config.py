@@ -96,8 +96,9 @@ def test_config_problems_are_a_line_each_naming_the_key_and_the_allowed_ones():
 
 
 def test_opt_in_datasets_and_own_text_folders_can_be_selected(tmp_path):
-    own = "custom_datasets={notes: {kind: text, format: text_folders, path: /data/notes, read: {folder: .}, " \
-          "split: {method: fraction, test_fraction: 0.2}}}"
+    (tmp_path / "notes").mkdir()  # a custom dataset's folder must exist before any job
+    own = f"custom_datasets={{notes: {{kind: text, format: text_folders, path: {tmp_path / 'notes'}, " \
+          "read: {folder: .}, split: {method: fraction, test_fraction: 0.2}}}"
     result = dry_run(tmp_path, "datasets=[sst2,speech_commands,imdb,notes]", "models=[lstm]", "seeds=[0]", own)
     assert result.returncode == 0, result.stderr
     for dataset in ("sst2", "speech_commands", "imdb", "notes"):
