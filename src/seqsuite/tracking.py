@@ -173,7 +173,7 @@ def training_run(
     if run_id:
         run = _retry(mlflow.start_run, run_id=run_id)
     else:
-        retire_earlier_runs(exp_id, run_name, {key: tags[key] for key in SAME_RUN_TAGS if key in tags})
+        retire_earlier_runs(exp_id, run_name, tags)
         run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
     # a job stopped by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends KILLED
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -191,18 +191,19 @@ def training_run(
     _retry(mlflow.end_run, status="FINISHED")
 
 
-def retire_earlier_runs(exp_id: str, run_name: str, identity: dict[str, str]) -> None:
-    """Runs this fresh run replaces, found by name and identity (SAME_RUN_TAGS: same settings, same working
-    directory): one still RUNNING, left by a job that died (SIGKILL) before its first checkpoint, ends KILLED; a
-    FINISHED one, whose outputs Snakemake discarded (an incomplete job, a forced rerun), is deleted, restorable
-    with `mlflow runs restore`. So each run name keeps one FINISHED run."""
-    if set(identity) != set(SAME_RUN_TAGS):
+def retire_earlier_runs(exp_id: str, run_name: str, tags: dict[str, str]) -> None:
+    """Runs this fresh run replaces, found by name and SAME_RUN_TAGS (same settings, same working directory): one
+    still RUNNING, left by a job that died (SIGKILL) before its first checkpoint, ends KILLED; a FINISHED one, whose
+    outputs Snakemake discarded (an incomplete job, a forced rerun), is deleted, restorable with `mlflow runs
+    restore`. So each run name keeps one FINISHED run. Runs without those tags retire nothing."""
+    if not all(key in tags for key in SAME_RUN_TAGS):
         return
-    matches = " and ".join(f"tags.`{key}` = '{value}'" for key, value in identity.items())
+    # the working directory is compared here, not in the filter, where a quote in its path would break the query
     runs = _retry(mlflow.search_runs, experiment_ids=[exp_id], output_format="list",
-                  filter_string=f"attributes.run_name = '{run_name}' and {matches}")
+                  filter_string=f"attributes.run_name = '{run_name}' and "
+                                f"tags.`seqsuite.fingerprint` = '{tags['seqsuite.fingerprint']}'")
     client = mlflow.MlflowClient()
-    for run in runs:
+    for run in (r for r in runs if r.data.tags.get("seqsuite.workdir") == tags["seqsuite.workdir"]):
         if run.info.status == "RUNNING":
             _retry(client.set_terminated, run.info.run_id, "KILLED")
         elif run.info.status == "FINISHED":

@@ -19,7 +19,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 
 from seqsuite.cluster import job_resources
 from seqsuite.config import config_problems, typed_by_schema
-from seqsuite.data.registry import load_registry, select, user_files
+from seqsuite.data.registry import load_registry, select, user_files, user_folder
 from seqsuite.features import FEATURE_FILES
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
@@ -59,8 +59,8 @@ onstart:
 
 REGISTRY = load_registry(registry_path(), config["custom_datasets"])
 DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
-# A custom dataset's own files are its copy's input: a change to them reruns the copy and all that follows.
-USER_FILES = {name: user_files(spec) for name, spec in DATASETS.items()}
+for spec in DATASETS.values():  # a custom dataset's folder must exist before any job runs
+    user_folder(spec)
 
 
 wildcard_constraints:
@@ -137,7 +137,9 @@ READING_FIELDS = (*IDENTITY, "read", "split")
 
 
 def custom_dataset_files(wildcards):
-    return USER_FILES[wildcards.dataset]
+    """A custom dataset's own files, its copy's input: a change to them reruns the copy and all that follows.
+    Listed only for the jobs that need them, not at every parse (each cluster job parses this file again)."""
+    return user_files(DATASETS[wildcards.dataset])
 
 
 def registry_fields(names):

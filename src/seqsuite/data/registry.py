@@ -112,18 +112,23 @@ def load_registry(path: str | Path, custom: dict[str, dict[str, Any]] | None = N
     return specs
 
 
-def user_files(spec: DatasetSpec) -> list[str]:
-    """Every file of a custom dataset's folder (none for a registry dataset); a path that is not a folder is named
-    before any job runs."""
+def user_folder(spec: DatasetSpec) -> Path | None:
+    """A custom dataset's folder (None for a registry dataset); a path that is not a folder is named."""
     if spec.path is None:
-        return []
+        return None
     folder = Path(spec.path).expanduser()
     if not folder.is_dir():
         raise ValueError(
             f"custom dataset {spec.name!r}: path {spec.path} is not a folder (from {Path.cwd()}); "
             f"fix custom_datasets.{spec.name}.path in your config"
         )
-    return sorted(str(path) for path in folder.rglob("*") if path.is_file())
+    return folder
+
+
+def user_files(spec: DatasetSpec) -> list[str]:
+    """Every file of a custom dataset's folder; none for a registry dataset."""
+    folder = user_folder(spec)
+    return [] if folder is None else sorted(str(path) for path in folder.rglob("*") if path.is_file())
 
 
 def select(registry: dict[str, DatasetSpec], names: list[str]) -> list[DatasetSpec]:
