@@ -216,6 +216,30 @@ def host_names(addresses: dict[str, str]) -> Iterator[None]:
         hosts.write_text(before)
 
 
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A real file system of the given size (tmpfs, `1M`) mounted at folder while the block runs: root only,
+    and CI runs as root, so there a failed mount fails the test instead of skipping it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs at {folder}: {mounted.stderr}")
+        pytest.skip(f"a small disk needs root (mount): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def fill(folder: Path, leave_bytes: int) -> None:
+    """Fill folder's file system until about leave_bytes are free."""
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    with open(folder / "filler", "wb") as filler:
+        filler.write(b"\0" * max(free - leave_bytes, 0))
+
+
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=2) as response:

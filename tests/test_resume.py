@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO, snakemake, tiny_config, tiny_registry
+from conftest import REPO, small_disk, snakemake, tiny_config, tiny_registry
+from mlflow.entities import ViewType
 from test_training import fit_sum, order_task, validation
 
 from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint
@@ -196,3 +198,57 @@ def test_a_job_killed_mid_training_resumes_when_snakemake_runs_again(tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
     assert [(r.info.run_name, r.info.status) for r in runs] == [("lstm-seed0", "FINISHED")]
     assert runs[0].info.run_id == resumed["run_id"]
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_the_job_naming_it_and_the_rerun_after_freeing_space_finishes(tmp_path):
+    """results/ (features, the SQLite store, the training state) on a real 20 MiB disk: a 2.4 MB LSTM's saved
+    state fills it during training. The job names the disk, leaves no partial file, and once there is space the
+    rerun resumes and ends with one FINISHED run."""
+    workdir = long_lstm_workdir(tmp_path / "full")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["training"]["speech"]["lstm"].update(max_epochs=3, patience=3, hidden_size=384)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    with small_disk(workdir / "results", "20M") as results:
+        full = snakemake(workdir, "--cores", "1")
+        assert full.returncode != 0
+        assert re.search(r"seqsuite: DiskFullError: the disk is full: (results/models/lstm/digits/seed0)/resume.pt "
+                         r"was not written \(\d+\.\d MiB free in \1\)\. Free space there",
+                         full.stderr), full.stderr[-3000:]
+        assert not list(workdir.rglob("*.partial*")) and not list(results.rglob("metrics.json"))
+        subprocess.run(["mount", "-o", "remount,size=200M", str(results)], check=True)
+        again = snakemake(workdir, "--cores", "1")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "resuming from" in (workdir / "logs" / "train_lstm" / "digits" / "seed0.log").read_text()
+        client = mlflow.MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+        runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+        assert [(r.info.run_name, r.info.status) for r in runs] == [("lstm-seed0", "FINISHED")]
+        assert json.loads((results / "models/lstm/digits/seed0/metrics.json").read_text())["epochs_run"] == 3
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_snakemake_then_rerun_incomplete_leaves_one_finished_run(tmp_path):
+    """SIGINT to snakemake alone (Ctrl-C where the job runs on): its outputs are marked incomplete and
+    `--rerun-incomplete` trains again; the run it replaces is retired, none is left RUNNING."""
+    workdir = long_lstm_workdir(tmp_path / "interrupted")
+    first = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+                              str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not (workdir / "results/models/lstm/digits/seed0/resume.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    output, _ = first.communicate(timeout=300)
+    assert first.returncode != 0 and "Terminating processes on user request" in output, output[-3000:]
+
+    again = snakemake(workdir, "--cores", "1", "--rerun-incomplete")
+    assert again.returncode == 0, again.stderr[-3000:]
+    client = mlflow.MlflowClient(f"sqlite:///{workdir / 'results' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id], run_view_type=ViewType.ALL)
+    active = [(r.info.run_name, r.info.status) for r in runs if r.info.lifecycle_stage == "active"]
+    assert active == [("lstm-seed0", "FINISHED")], [(r.info.status, r.info.lifecycle_stage) for r in runs]
+    # the job ran on to the end after Ctrl-C; the run whose outputs Snakemake discarded is deleted (restorable)
+    assert [(r.info.status, r.info.lifecycle_stage) for r in runs if r.info.lifecycle_stage != "active"] == [
+        ("FINISHED", "deleted")]
+    metrics = json.loads((workdir / "results/models/lstm/digits/seed0/metrics.json").read_text())
+    assert metrics["run_id"] == next(r.info.run_id for r in runs if r.info.lifecycle_stage == "active")

@@ -13,9 +13,11 @@ import mlflow
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, fill, small_disk
+from mlflow.entities import LoggedModelStatus
 
 from seqsuite import server, tracking
+from seqsuite.files import DiskFullError
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
 
@@ -55,6 +57,24 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
     assert loaded.predict(np.array([[3, 4, 5, 0]])).shape == (1, 3)
 
 
+def test_a_model_cut_short_by_a_full_disk_leaves_no_artifacts_and_is_named(tracking_store, tmp_path):
+    """The model copy hits ENOSPC on a real 1 MiB artifact disk: no MLmodel is left beside a truncated weights
+    file, the logged model is FAILED, the run FAILED, and the error names the disk."""
+    experiment = f"disk-full-{uuid.uuid4().hex[:6]}"
+    model = build_model("lstm", InputSpec(n_outputs=2, sequence_dim=8), ArchitectureConfig(hidden_size=256))
+    with small_disk(tmp_path / "artifacts", "1M") as disk:
+        fill(disk, 256 * 1024)  # the plot fits, the model (1.1 MB of weights) does not
+        with pytest.raises(DiskFullError, match=rf"disk is full: {disk}/.*/models/m-\w+/artifacts was not written"):
+            with tracking.training_run(tracking_store[0], str(disk), experiment, "lstm-seed0", {}, {}) as logger:
+                logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
+                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32), [f"torch=={torch.__version__}"])
+        assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
+        logged = client(tracking_store).search_logged_models(experiment_ids=[logger.experiment_id])
+        assert [m.status for m in logged] == [LoggedModelStatus.FAILED]
+        assert not list(disk.rglob("MLmodel")) and not list(disk.rglob("*.pth"))
+        assert [a.path for a in client(tracking_store).list_artifacts(logger.run_id, "plots")] == ["plots/curve.png"]
+
+
 def test_failing_block_ends_its_run_as_failed(tracking_store):
     experiment = f"failed-{uuid.uuid4().hex[:6]}"
     with pytest.raises(FloatingPointError):
@@ -66,6 +86,7 @@ def test_failing_block_ends_its_run_as_failed(tracking_store):
 KILLED_JOB = """
 import sys, time
 from seqsuite import server, tracking
+from seqsuite.files import DiskFullError
 from seqsuite.steps.logs import logged_step
 with logged_step(sys.argv[3]):
     with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqsuite.files import atomic_path
+from seqsuite.files import save_torch
 
 log = logging.getLogger("seqsuite")
 
@@ -106,8 +106,7 @@ class Checkpoint:
 
     def save(self, state: dict[str, Any]) -> None:
         """Write the state atomically: a half-written checkpoint never takes the place of a whole one."""
-        with atomic_path(self.path) as partial:
-            torch.save({**state, **self.extra, "fingerprint": self.digest}, partial)
+        save_torch({**state, **self.extra, "fingerprint": self.digest}, self.path)
 
     def remove(self) -> None:
         """Drop the state once the run's outputs are written."""

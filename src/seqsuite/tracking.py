@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,8 +21,10 @@ import numpy as np
 from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted
+from seqsuite.files import DiskFullError, is_disk_full
 from seqsuite.server import http_retry_settings, wait_for_server
 
 Result = TypeVar("Result")
@@ -134,7 +137,8 @@ class RunLogger:
 
     def log_file(self, path: Path, folder: str) -> None:
         """A file as an artifact under folder/."""
-        _retry(mlflow.log_artifact, str(path), artifact_path=folder)
+        with _whole_or_removed(lambda: mlflow.get_artifact_uri(f"{folder}/{path.name}")):
+            _retry(mlflow.log_artifact, str(path), artifact_path=folder)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         if tags:
@@ -145,12 +149,37 @@ class RunLogger:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / filename
             path.write_bytes(png)
-            _retry(mlflow.log_artifact, str(path), artifact_path="plots")
+            self.log_file(path, "plots")
 
     def log_model(self, model: Any, input_example: np.ndarray, requirements: list[str]) -> None:
-        """The model with a signature inferred from one input example."""
-        _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
-               pip_requirements=requirements, serialization_format="pickle")
+        """The model with a signature inferred from one input example; MLflow marks it FAILED if that fails."""
+        with _whole_or_removed(self._unfinished_model_uri):
+            _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
+                   pip_requirements=requirements, serialization_format="pickle")
+
+    def _unfinished_model_uri(self) -> str | None:
+        logged = mlflow.last_logged_model()
+        return logged.artifact_location if logged and logged.source_run_id == self.run_id else None
+
+
+@contextlib.contextmanager
+def _whole_or_removed(artifact_uri: Callable[[], str | None]) -> Iterator[None]:
+    """An upload that fails leaves nothing at artifact_uri(): a model's MLmodel beside a truncated weights file
+    looked complete. A full disk raises DiskFullError naming the place."""
+    try:
+        yield
+    except Exception as error:
+        uri = None
+        try:
+            uri = artifact_uri()
+            if uri:
+                get_artifact_repository(uri).delete_artifacts()
+        except Exception as cleanup_error:  # logged, so that the error that stopped the upload is the one shown
+            log.warning("could not remove a partial artifact %s (%s)", uri, cleanup_error)
+        parsed = urllib.parse.urlparse(uri or "")
+        if uri and is_disk_full(error) and parsed.scheme in ("", "file"):
+            raise DiskFullError(urllib.parse.unquote(parsed.path)) from error
+        raise
 
 
 @contextlib.contextmanager

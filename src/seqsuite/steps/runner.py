@@ -19,7 +19,7 @@ from torch import nn
 from seqsuite import tracking
 from seqsuite.batches import Batches
 from seqsuite.checkpoint import Checkpoint, fingerprint, stop_on_sigterm
-from seqsuite.files import atomic_path
+from seqsuite.files import atomic_path, save_torch
 from seqsuite.policies import Policy
 from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
 
@@ -119,8 +119,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
             logger.log_png(filename, png)
         plan.model.cpu()
         logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
-        with atomic_path(outputs["checkpoint"]) as partial:
-            torch.save(plan.model.state_dict(), partial)
+        save_torch(plan.model.state_dict(), outputs["checkpoint"])
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id}
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
