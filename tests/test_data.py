@@ -204,7 +204,8 @@ def test_one_label_or_a_label_never_in_training_is_named(tmp_path):
     (tmp_path / "reviews.csv").write_text("review,sentiment,part\n" + "good film,pos,train\n" * 8
                                           + "fine,pos,test\n")
     frame = load_examples(table_spec(tmp_path), tmp_path, split_seed=0)
-    with pytest.raises(ValueError, match=r"dataset 'reviews' has 1 label\(s\) \({'pos': 9}\).*two or more"):
+    with pytest.raises(ValueError, match=r"dataset 'reviews' has 1 label\(s\) \({\('pos', 'test'\): 1, \('pos', "
+                                         r"'train'\): \d+} examples by label and split\).*two or more"):
         check_labels("reviews", frame)
     (tmp_path / "reviews.csv").write_text("review,sentiment,part\n" + "good,pos,train\nbad,neg,train\n" * 4
                                           + "meh,neutral,test\nmeh too,neutral,test\n")

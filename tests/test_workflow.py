@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import zipfile
 
 import mlflow
@@ -93,6 +95,24 @@ def test_a_changed_hyperparameter_reruns_only_the_runs_it_affects(finished_workf
 
 
 @pytest.mark.slow
+def test_overhead_benchmark_splits_each_training_job_into_training_and_named_phases(finished_workflow):
+    workdir, _ = finished_workflow
+    metrics = json.loads((workdir / "results/models/lstm/digits/seed0/metrics.json").read_text())
+    phases = metrics["job_seconds"]
+    assert {"startup", "mlflow_setup", "training", "round_logging", "evaluation_and_plots", "model_logging",
+            "outputs"} <= set(phases) and all(seconds >= 0 for seconds in phases.values())
+    assert phases["training"] >= metrics["train_seconds"] > phases["round_logging"]
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "overhead.py"), str(workdir)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rules = dict(re.findall(r"^(train_\w+|extract_features)\s+(\d+)\s", result.stdout, flags=re.MULTILINE))
+    assert rules == {"extract_features": "3", "train_mlp": "3", "train_rnn": "3", "train_lstm": "3"}
+    assert re.search(r"^model_logging\s+\d+\.\d$", result.stdout, flags=re.MULTILINE), result.stdout
+    share = float(result.stdout.splitlines()[-1].removeprefix("outside "))
+    assert 0 < share < 1
+
+
+@pytest.mark.slow
 def test_second_run_finds_nothing_to_do_and_mirror_is_untouched(finished_workflow):
     workdir, _ = finished_workflow
     result = snakemake(workdir, "--cores", "2", "-n")
@@ -144,6 +164,9 @@ def test_a_fault_in_your_own_data_names_your_file_and_fixing_it_reruns_what_depe
     broken = snakemake(tmp_path, "--cores", "1")
     assert broken.returncode != 0
     assert f"{mine}, line 8: byte 0xe9 is not utf-8 text; set read.encoding" in broken.stderr, broken.stderr[-3000:]
+    # the traceback, which names the copy under resources/, goes to the job's log only
+    assert "Traceback" not in broken.stderr
+    assert "Traceback" in (tmp_path / "logs" / "extract_features" / "reviews.log").read_text()
 
     mine.write_text("\n".join(lines) + "\n")  # saved again as UTF-8: the copy and the features are made again
     fixed = snakemake(tmp_path, "--cores", "1")

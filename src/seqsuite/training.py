@@ -174,6 +174,9 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             policy.set_rng_state(progress.round_rng)
         else:
             progress.round_rng = policy.rng_state()
+        # the round's sums stay on the device (float64, as Python's float was), read once per round: no
+        # per-update synchronisation of a GPU; the first non-finite loss is remembered, and raised at the next read
+        sums = RoundSums.start(progress, device)
         model.train()
         for number, index in enumerate(policy.batches(position, len(train), optim.batch_size)):
             if number < progress.batches_done:
@@ -182,11 +185,6 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             targets = targets.to(device)
             outputs = model(*_to(device, inputs))
             loss = objective.loss(outputs, targets)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"training loss became {loss.item()} at update {progress.updates + 1} ({policy.step_key} "
-                    f"{position}); lower the learning rate (lr) or set clip_norm for this model"
-                )
             optimizer.zero_grad()
             loss.backward()
             if optim.clip_norm:
@@ -194,17 +192,16 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             optimizer.step()
             progress.updates += 1
             progress.batches_done += 1
-            progress.loss_sum += loss.item() * len(index)
-            progress.seen += len(index)
-            if not objective.regression:
-                progress.correct += (outputs.argmax(dim=1) == targets).sum().item()
+            sums.add(loss, outputs, targets, progress.updates, objective.regression)
             if checkpoint and checkpoint.stop.requested:
+                sums.read_into(progress, policy.step_key, position)
                 progress.train_seconds = time.perf_counter() - started
                 save(checkpoint, progress, model, optimizer, policy)
                 raise TrainingInterrupted(
                     f"stopped by SIGTERM after update {progress.updates} ({policy.step_key} {position}); its state "
                     f"is saved in {checkpoint.path}: rerun to resume from there"
                 )
+        sums.read_into(progress, policy.step_key, position)
         record = {policy.step_key: position, "train_loss": progress.loss_sum / progress.seen}
         if not objective.regression:
             record["train_accuracy"] = progress.correct / progress.seen
@@ -219,6 +216,45 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
         progress.train_seconds = time.perf_counter() - started
         if checkpoint:
             save(checkpoint, progress, model, optimizer, policy)
+
+
+@dataclass
+class RoundSums:
+    """A round's training loss and correct predictions so far, summed on the device, with the first update whose
+    loss was not finite (0: none)."""
+
+    loss: torch.Tensor
+    correct: torch.Tensor
+    first_nonfinite: torch.Tensor
+    seen: int
+
+    @classmethod
+    def start(cls, progress: Progress, device: torch.device) -> RoundSums:
+        """The sums as progress left them (zero, or those of a round resumed part-way)."""
+        return cls(torch.tensor(progress.loss_sum, dtype=torch.float64, device=device),
+                   torch.tensor(progress.correct, dtype=torch.int64, device=device),
+                   torch.zeros((), dtype=torch.int64, device=device), progress.seen)
+
+    def add(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, update: int,
+            regression: bool) -> None:
+        """One update's batch."""
+        loss = loss.detach()
+        self.loss += loss.double() * len(targets)
+        self.seen += len(targets)
+        if not regression:
+            self.correct += (outputs.argmax(dim=1) == targets).sum()
+        self.first_nonfinite = torch.where((self.first_nonfinite == 0) & ~torch.isfinite(loss), update,
+                                           self.first_nonfinite)
+
+    def read_into(self, progress: Progress, step_key: str, position: int) -> None:
+        """Copy the sums to progress (one synchronisation); a non-finite loss so far raises NonFiniteLossError."""
+        first_nonfinite = int(self.first_nonfinite)
+        if first_nonfinite:
+            raise NonFiniteLossError(
+                f"training loss became {float(self.loss)} at update {first_nonfinite} ({step_key} {position}); "
+                "lower the learning rate (lr) or set clip_norm for this model"
+            )
+        progress.loss_sum, progress.correct, progress.seen = float(self.loss), int(self.correct), self.seen
 
 
 def save(checkpoint: Checkpoint, progress: Progress, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -57,7 +57,8 @@ def check_labels(name: str, frame: pd.DataFrame) -> None:
     labels = frame["label"].value_counts()
     if len(labels) < 2:
         raise ValueError(
-            f"dataset {name!r} has {len(labels)} label(s) ({labels.to_dict()}): a classifier needs two or more; "
+            f"dataset {name!r} has {len(labels)} label(s) ({frame.groupby(['label', 'split']).size().to_dict()} "
+            "examples by label and split): a classifier needs two or more; "
             "check its read settings (label_column, label folders or files)"
         )
     unseen = sorted(set(labels.index) - set(frame.loc[frame["split"] == "train", "label"]))

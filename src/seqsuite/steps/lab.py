@@ -49,7 +49,7 @@ class LabRun:
 
     rules_file = "workflow/rules/longdep.smk"
     device = torch.device("cpu")
-    config_hint = "lower longdep.training.lr or clip_norm in config/config.yaml"
+    config_hint = "lower longdep.training.lr or clip_norm in your config file"
 
     def __init__(self, data: dict[str, TensorData], task: str, length: int, model_name: str, seed: int,
                  settings: dict[str, Any]) -> None:

@@ -17,13 +17,19 @@ def logged_step(log_path: str) -> Iterator[None]:
     console, handle = sys.stderr, open(log_path, "w", buffering=1)
     sys.stderr = handle
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
+    warnings = logging.StreamHandler(console)  # seqsuite's warnings (a diverged run, an ignored checkpoint) too
+    warnings.setLevel(logging.WARNING)
+    warnings.setFormatter(logging.Formatter("seqsuite: warning: %(message)s"))
+    logging.getLogger("seqsuite").addHandler(warnings)
     try:
         yield
     except BaseException as error:
         traceback.print_exc(file=handle)
         print(f"seqsuite: {console_message(error)}\n(full traceback in {log_path})", file=console)
-        raise
+        # the traceback is in the log; the console keeps the line above (and the copy's path stays out of it)
+        raise SystemExit(exit_status(error)) from error
     finally:
+        logging.getLogger("seqsuite").removeHandler(warnings)
         sys.stderr = console
         handle.close()
 
@@ -35,3 +41,10 @@ def console_message(error: BaseException) -> str:
         return (f"the disk is full ({message.splitlines()[0]}). Free space and rerun: finished outputs and the last "
                 "saved training state are kept")
     return message
+
+
+def exit_status(error: BaseException) -> int:
+    """A failed step's exit status: a signal's 128 + its number (StoppedBySignal, Ctrl-C), else 1."""
+    if isinstance(error, SystemExit) and isinstance(error.code, int):
+        return error.code
+    return 130 if isinstance(error, KeyboardInterrupt) else 1

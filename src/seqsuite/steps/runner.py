@@ -3,6 +3,7 @@ loop, then the run's curves, results, plots, model and output files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from seqsuite.batches import Batches
 from seqsuite.checkpoint import Checkpoint, fingerprint, stop_on_sigterm
 from seqsuite.files import atomic_path, save_torch
 from seqsuite.policies import Policy
+from seqsuite.steps.clock import JobClock
 from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
 
 log = logging.getLogger("seqsuite")
@@ -77,13 +79,14 @@ def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | No
         raise NonFiniteLossError(f"{plan.title}: {error} ({plan.config_hint})") from error
 
 
-def round_reporter(plan: RunPlan, logger: tracking.RunLogger) -> Callable[[dict[str, float]], None]:
+def round_reporter(plan: RunPlan, logger: tracking.RunLogger, clock: JobClock) -> Callable[[dict[str, float]], None]:
     """What happens after every round: its record goes to MLflow's curves and a line to the job's log
     (follow it with `tail -f logs/<rule>/...`)."""
     started = time.perf_counter()
 
     def report(record: dict[str, float]) -> None:
-        logger.log_epoch(record, plan.policy.step_key)
+        with clock.phase("round_logging"):
+            logger.log_epoch(record, plan.policy.step_key)
         values = ", ".join(f"{name} {value:.4g}" for name, value in record.items() if name != plan.policy.step_key)
         log.info("%s: %s %d: %s (%.1f s)", plan.title, plan.policy.step_key, record[plan.policy.step_key], values,
                  time.perf_counter() - started)
@@ -98,30 +101,39 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
     that finds one from the same settings resumes it and continues its MLflow run.
     """
+    clock = JobClock()
     digest = fingerprint(plan.params)
     tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
     checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
     run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
-    with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name,
-                               plan.params, tags, settings["server_wait_s"], run_id) as logger:
-        checkpoint.extra["run_id"] = logger.run_id
-        if run_id is None:  # a resumed run has its inputs logged already
-            plan.prepare(logger)
-        with stop_on_sigterm() as checkpoint.stop:
-            fitted = train_plan(plan, round_reporter(plan, logger), checkpoint)
-        conclusion = plan.conclude(fitted)
-        logger.log_results(conclusion.results, conclusion.scalars)
-        logger.set_tags(conclusion.tags)
-        for name, frame in conclusion.tables.items():
-            with atomic_path(outputs[name]) as partial:
-                frame.to_csv(partial, index=False)
-        for filename, png in conclusion.figures.items():
-            logger.log_png(filename, png)
-        plan.model.cpu()
-        logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
-        save_torch(plan.model.state_dict(), outputs["checkpoint"])
-        record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id}
+    with contextlib.ExitStack() as run:
+        with clock.phase("mlflow_setup"):
+            logger = run.enter_context(tracking.training_run(
+                settings["tracking_uri"], settings["artifact_root"], plan.experiment, plan.run_name, plan.params,
+                tags, settings["server_wait_s"], run_id))
+            checkpoint.extra["run_id"] = logger.run_id
+            if run_id is None:  # a resumed run has its inputs logged already
+                plan.prepare(logger)
+        with clock.phase("training"), stop_on_sigterm() as checkpoint.stop:
+            fitted = train_plan(plan, round_reporter(plan, logger, clock), checkpoint)
+        with clock.phase("evaluation_and_plots"):
+            conclusion = plan.conclude(fitted)
+        with clock.phase("results_logging"):
+            logger.log_results(conclusion.results, conclusion.scalars)
+            logger.set_tags(conclusion.tags)
+            for filename, png in conclusion.figures.items():
+                logger.log_png(filename, png)
+        with clock.phase("model_logging"):
+            plan.model.cpu()
+            logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
+        with clock.phase("outputs"):
+            for name, frame in conclusion.tables.items():
+                with atomic_path(outputs[name]) as partial:
+                    frame.to_csv(partial, index=False)
+            save_torch(plan.model.state_dict(), outputs["checkpoint"])
+        record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id,
+                  "job_seconds": clock.rounded()}
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
     checkpoint.remove()
-    log.info(conclusion.message)
+    (log.warning if "seqsuite.diverged" in conclusion.tags else log.info)(conclusion.message)

@@ -73,7 +73,7 @@ class DatasetRun:
         self.features, self.model_name, self.seed, self.device = features, model_name, seed, device
         self.dataset, self.hyperparameters = meta["dataset"], hyperparameters
         self.title = f"{model_name} on {self.dataset}, seed {seed}"
-        self.config_hint = f"training.{meta['kind']}.{model_name} in config/config.yaml"
+        self.config_hint = f"training.{meta['kind']}.{model_name} in your config file"
         self.experiment, self.run_name = self.dataset, f"{model_name}-seed{seed}"
         self.params = {"model": model_name, "seed": seed, "device": str(device), **hyperparameters,
                        **{f"features.{k}": v for k, v in meta["settings"].items()},

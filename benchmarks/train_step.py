@@ -1,0 +1,145 @@
+"""The project's training loop against a bare PyTorch loop: same model, same data, same epochs with validation.
+
+    python benchmarks/train_step.py [--device cpu|cuda|auto] [--epochs 2] [--n-train 1000]
+        [--features results/features/fsdd results/features/mr]
+
+The bare loop keeps its inputs ready on the device (padded once, or one dense matrix), sums its loss and
+correct predictions there, and synchronises once per epoch; the project loop is `seqsuite.training.fit` as a
+training job runs it (per-batch padding, the policy, the checkpointable progress). Without --features the data
+are generated with the shapes of the default datasets' features (FSDD: 40 MFCCs per 10 ms frame, 80 summary
+values; MR: token ids of a 20,000-word vocabulary, TF-IDF over 50,000 n-grams). Each loop runs twice,
+alternating, and keeps its faster time. Prints examples per second of both and their ratio (project / bare) per
+dataset and model; the last line is `ratio <the minimum over them>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from scipy import sparse
+from torch import nn
+from torch.nn import functional
+from torch.nn.utils.rnn import pad_sequence
+
+from seqsuite.batches import SequenceData, TabularData
+from seqsuite.features.store import FeatureSet, SplitFeatures, load_features
+from seqsuite.steps.runner import train_plan
+from seqsuite.steps.train import DatasetRun
+from seqsuite.training import resolve_device
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = ("mlp", "rnn", "lstm")
+
+
+def speech_like(n: dict[str, int], rng: np.random.Generator) -> FeatureSet:
+    """FSDD's shapes: 10 digits, 25-100 frames of 40 MFCCs, 80 summary values per recording."""
+    splits = {}
+    for name, count in n.items():
+        sequences = [rng.standard_normal((int(rng.integers(25, 101)), 40)).astype(np.float32) for _ in range(count)]
+        tabular = sparse.csr_matrix(np.stack([np.concatenate([s.mean(0), s.std(0)]) for s in sequences]))
+        splits[name] = SplitFeatures(sequences, tabular, rng.integers(0, 10, count))
+    return FeatureSet(splits, meta(kind="speech", labels=10, vocab_size=None, sequence_dim=40, tabular_dim=80))
+
+
+def text_like(n: dict[str, int], rng: np.random.Generator) -> FeatureSet:
+    """MR's shapes: 2 labels, 5-60 token ids of 20,000 words, TF-IDF rows of about 40 of 50,000 n-grams."""
+    splits = {}
+    for name, count in n.items():
+        sequences = [rng.integers(2, 20_000, int(rng.integers(5, 61))) for _ in range(count)]
+        tabular = sparse.random(count, 50_000, density=40 / 50_000, format="csr", dtype=np.float32, random_state=rng)
+        splits[name] = SplitFeatures(sequences, tabular, rng.integers(0, 2, count))
+    return FeatureSet(splits, meta(kind="text", labels=2, vocab_size=20_000, sequence_dim=None, tabular_dim=50_000))
+
+
+def meta(kind: str, labels: int, **dims: int | None) -> dict:
+    return {"dataset": f"{kind}-like", "kind": kind, "labels": [str(i) for i in range(labels)], "pad_index": 0,
+            "settings": {}, "n_train": 0, "n_val": 0, "n_test": 0, **dims}
+
+
+def on_device(data: SequenceData | TabularData, device: torch.device) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:
+    """The whole split ready on the device: padded sequences with their lengths, or the dense matrix; and the
+    lengths on the host (to cut a batch to its longest sequence without asking the device)."""
+    if isinstance(data, TabularData):
+        return (torch.from_numpy(data.matrix.toarray()).to(device),), np.zeros(len(data), dtype=np.int64)
+    lengths = torch.tensor([len(s) for s in data.sequences])
+    padded = pad_sequence(data.sequences, batch_first=True, padding_value=data.pad_value)
+    return (padded.to(device), lengths.to(device)), lengths.numpy()
+
+
+def bare_loop(plan: DatasetRun, epochs: int) -> float:
+    """Seconds for the epochs: Adam, clipping, validation accuracy after each epoch, one synchronisation each."""
+    model, device, optim = plan.model.to(plan.device), plan.device, plan.optim
+    optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+    splits = {s: (*on_device(plan.data[s], device), plan.data[s].labels.to(device)) for s in ("train", "val")}
+    rng = np.random.default_rng(plan.seed)
+
+    def inputs(split: str, index: np.ndarray) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        tensors, host_lengths, labels = splits[split]
+        chosen = torch.from_numpy(index).to(device)
+        if len(tensors) == 1:
+            return (tensors[0][chosen],), labels[chosen]
+        return (tensors[0][chosen][:, :host_lengths[index].max()], tensors[1][chosen]), labels[chosen]
+
+    started = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        order = rng.permutation(len(plan.data["train"]))
+        for start in range(0, len(order), optim.batch_size):
+            batch, targets = inputs("train", order[start:start + optim.batch_size])
+            loss = functional.cross_entropy(model(*batch), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
+            optimizer.step()
+            loss_sum += loss.detach()
+        model.eval()
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        with torch.no_grad():
+            for start in range(0, len(plan.data["val"]), optim.batch_size):
+                batch, targets = inputs("val", np.arange(start, min(start + optim.batch_size, len(plan.data["val"]))))
+                correct += (model(*batch).argmax(1) == targets).sum()
+        float(loss_sum), int(correct)  # noqa: B018 - the one synchronisation per epoch
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="auto, cpu or cuda")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--n-train", type=int, default=1000, help="training examples (generated data)")
+    parser.add_argument("--features", nargs="*", type=Path, default=[], help="results/features/<dataset> to use")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (a training job's default is 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    sizes = {"train": args.n_train, "val": args.n_train // 5, "test": 8}
+    rng = np.random.default_rng(0)
+    datasets = [load_features(folder) for folder in args.features] or [speech_like(sizes, rng), text_like(sizes, rng)]
+    print(f"device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                 f", {args.threads} thread(s)"))
+    ratios = []
+    for features in datasets:
+        n_train = len(features.splits["train"].labels)
+        for model in MODELS:
+            settings = {**config["training"][features.meta["kind"]][model], "max_epochs": args.epochs,
+                        "patience": args.epochs}
+            seconds = {"project": [], "bare": []}
+            for _ in range(2):
+                seconds["bare"].append(bare_loop(DatasetRun(features, model, 0, settings, device), args.epochs))
+                seconds["project"].append(train_plan(DatasetRun(features, model, 0, settings, device)).train_seconds)
+            speed = {loop: args.epochs * n_train / min(times) for loop, times in seconds.items()}
+            ratios.append(speed["project"] / speed["bare"])
+            print(f"{features.meta['dataset']:>12} {model:>5}: project {speed['project']:9.0f} ex/s, "
+                  f"bare {speed['bare']:9.0f} ex/s, ratio {ratios[-1]:.3f}", flush=True)
+    print(f"ratio {min(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
