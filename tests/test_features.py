@@ -9,8 +9,9 @@ import soundfile
 from conftest import write_speech_folders
 
 from seqsuite.features import text
+from seqsuite.features.build import build_speech_features, build_text_features
 from seqsuite.features.speech import AudioError, SpeechFeatureConfig, read_wav
-from seqsuite.features.store import build_speech_features, build_text_features, load_features, save_features
+from seqsuite.features.store import load_features, save_features
 
 
 def test_tokenize_lowercases_and_splits_punctuation():

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from seqsuite.report import read_metrics, write_report
+from seqsuite.report.index import read_metrics, write_report
 from seqsuite.report.plots import (
     accuracy_by_length_png,
     confusion_counts,

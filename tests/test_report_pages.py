@@ -28,8 +28,8 @@ from test_report import (
 
 from seqsuite.longdep.report import render_lab_page, write_lab_report
 from seqsuite.longdep.summary import GRADIENT_COLUMNS, SUMMARY_COLUMNS, decay_rates
-from seqsuite.report import render_report, write_report
-from seqsuite.report.pages import MLFLOW_UI, links_note, seeds_statement
+from seqsuite.report.index import write_report
+from seqsuite.report.pages import MLFLOW_UI, links_note, render_report, seeds_statement
 from seqsuite.report.stats import compare_models
 from seqsuite.report.summary import finding, interval, mean_sd, model_table, seed_accuracy, summary_frame
 

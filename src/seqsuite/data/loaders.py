@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from seqsuite.data import SPLITS
 from seqsuite.data.registry import SPLIT_METHODS, DatasetSpec
-
-SPLITS = ("train", "val", "test")
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import torch
 from seqsuite.data.download import fetch_dataset
 from seqsuite.data.loaders import carve_validation, check_labels, check_splits, load_examples
 from seqsuite.data.registry import DatasetSpec, spec_from_dict
+from seqsuite.features.build import build_speech_features, build_text_features
 from seqsuite.features.speech import SpeechFeatureConfig
-from seqsuite.features.store import FeatureSet, build_speech_features, build_text_features, save_features
+from seqsuite.features.store import FeatureSet, save_features
 
 log = logging.getLogger("seqsuite")
 

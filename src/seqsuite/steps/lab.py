@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from seqsuite.batches import TensorData
-from seqsuite.data.loaders import SPLITS
+from seqsuite.data import SPLITS
 from seqsuite.longdep.measures import gate_frame, gradient_norms, task_scores
 from seqsuite.longdep.plots import gates_png, gradient_norms_png, history_png, message_png
 from seqsuite.longdep.summary import GRADIENT_COLUMNS, SUMMARY_COLUMNS, decay_rates, gradient_rows, summary_row

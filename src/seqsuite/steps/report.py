@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from seqsuite.longdep.report import write_lab_report
-from seqsuite.report import MLFLOW_UI, write_report
+from seqsuite.report.index import MLFLOW_UI, write_report
 
 
 def comparison_report(metrics: list[str], predictions: list[str], feature_metas: list[str],

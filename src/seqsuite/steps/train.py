@@ -12,7 +12,7 @@ from torch import nn
 
 from seqsuite.batches import SequenceData, TabularData
 from seqsuite.config import from_config
-from seqsuite.data.loaders import SPLITS
+from seqsuite.data import SPLITS
 from seqsuite.features.store import FeatureSet, load_features
 from seqsuite.models import model_entry
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
