@@ -1,20 +1,22 @@
 """The project's training loop against a bare PyTorch loop: same model, same data, same epochs with validation.
 
-    python benchmarks/train_step.py [--device cpu|cuda|auto] [--epochs 2] [--n-train 1000]
+    python benchmarks/train_step.py [--device cpu|cuda|auto] [--epochs 2] [--seconds 2] [--n-train 1000]
         [--features results/features/fsdd results/features/mr]
 
 The bare loop keeps its inputs ready on the device (padded once, or one dense matrix), sums its loss and
 correct predictions there, and synchronises once per epoch; the project loop is `seqsuite.training.fit` as a
 training job runs it (per-batch padding, the policy, the checkpointable progress). Without --features the data
 are generated with the shapes of the default datasets' features (FSDD: 40 MFCCs per 10 ms frame, 80 summary
-values; MR: token ids of a 20,000-word vocabulary, TF-IDF over 50,000 n-grams). Each loop runs twice,
-alternating, and keeps its faster time. Prints examples per second of both and their ratio (project / bare) per
-dataset and model; the last line is `ratio <the minimum over them>`.
+values; MR: token ids of a 20,000-word vocabulary, TF-IDF over 50,000 n-grams). Each loop runs as many epochs
+as last about --seconds (at least --epochs), three times, alternating with the other, and keeps its fastest.
+Prints examples per second of both and their ratio (project / bare) per dataset and model; the last line is
+`ratio <the minimum over them>`.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -111,7 +113,8 @@ def bare_loop(plan: DatasetRun, epochs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="auto, cpu or cuda")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2, help="at least this many epochs per loop")
+    parser.add_argument("--seconds", type=float, default=2.0, help="at least about this long per loop")
     parser.add_argument("--n-train", type=int, default=1000, help="training examples (generated data)")
     parser.add_argument("--features", nargs="*", type=Path, default=[], help="results/features/<dataset> to use")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a training job's default is 1)")
@@ -128,13 +131,16 @@ def main() -> None:
     for features in datasets:
         n_train = len(features.splits["train"].labels)
         for model in MODELS:
-            settings = {**config["training"][features.meta["kind"]][model], "max_epochs": args.epochs,
-                        "patience": args.epochs}
+            settings = config["training"][features.meta["kind"]][model]
+            # enough epochs for a loop to last about --seconds (a fast model's epoch takes milliseconds)
+            epoch = bare_loop(DatasetRun(features, model, 0, settings, device), 1)
+            epochs = max(args.epochs, math.ceil(args.seconds / epoch))
+            settings = {**settings, "max_epochs": epochs, "patience": epochs}
             seconds = {"project": [], "bare": []}
-            for _ in range(2):
-                seconds["bare"].append(bare_loop(DatasetRun(features, model, 0, settings, device), args.epochs))
+            for _ in range(3):
+                seconds["bare"].append(bare_loop(DatasetRun(features, model, 0, settings, device), epochs))
                 seconds["project"].append(train_plan(DatasetRun(features, model, 0, settings, device)).train_seconds)
-            speed = {loop: args.epochs * n_train / min(times) for loop, times in seconds.items()}
+            speed = {loop: epochs * n_train / min(times) for loop, times in seconds.items()}
             ratios.append(speed["project"] / speed["bare"])
             print(f"{features.meta['dataset']:>12} {model:>5}: project {speed['project']:9.0f} ex/s, "
                   f"bare {speed['bare']:9.0f} ex/s, ratio {ratios[-1]:.3f}", flush=True)

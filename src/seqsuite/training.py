@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -64,12 +65,18 @@ class FitResult:
 
 @dataclass
 class Evaluation:
-    """Loss, accuracy, macro-F1 and the predicted class of every example."""
+    """Loss, accuracy and the predicted class of every example; macro-F1 on demand (the per-epoch validation
+    records loss and accuracy only, and scikit-learn's F1 cost more than a small model's epoch)."""
 
     loss: float
     accuracy: float
-    macro_f1: float
     predictions: np.ndarray
+    targets: np.ndarray
+
+    @property
+    def macro_f1(self) -> float:
+        """The unweighted mean of the per-class F1 scores."""
+        return float(f1_score(self.targets, self.predictions, average="macro", zero_division=0))
 
     def metrics(self) -> dict[str, float]:
         """The scalar metrics."""
@@ -98,21 +105,21 @@ def _to(device: torch.device, inputs: Inputs) -> Inputs:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int, device: torch.device) -> Evaluation:
-    """Mean cross-entropy, accuracy and macro-F1 of a classifier on a split."""
+    """Mean cross-entropy and accuracy of a classifier on a split, read from the device once."""
     model.eval()
     losses, predictions = [], []
     for index in batch_indices(len(data), batch_size, None):
         inputs, targets = data.batch(index)
         logits = model(*_to(device, inputs))
-        losses.append(functional.cross_entropy(logits, targets.to(device), reduction="sum").item())
-        predictions.append(logits.argmax(dim=1).cpu().numpy())
-    predicted = np.concatenate(predictions)
+        losses.append(functional.cross_entropy(logits, targets.to(device), reduction="sum"))
+        predictions.append(logits.argmax(dim=1))
+    predicted = torch.cat(predictions).cpu().numpy()
     targets = data.labels.numpy()
     return Evaluation(
-        loss=sum(losses) / len(targets),
+        loss=sum(torch.stack(losses).tolist()) / len(targets),  # summed in batch order, as Python floats
         accuracy=float((predicted == targets).mean()),
-        macro_f1=float(f1_score(targets, predicted, average="macro", zero_division=0)),
         predictions=predicted,
+        targets=targets,
     )
 
 
@@ -174,9 +181,9 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             policy.set_rng_state(progress.round_rng)
         else:
             progress.round_rng = policy.rng_state()
-        # the round's sums stay on the device (float64, as Python's float was), read once per round: no
-        # per-update synchronisation of a GPU; the first non-finite loss is remembered, and raised at the next read
-        sums = RoundSums.start(progress, device)
+        # losses and correct counts are read once per round (no per-update synchronisation of a GPU); a
+        # non-finite loss is raised then, naming its update
+        sums = RoundSums(first_update=progress.updates + 1)
         model.train()
         for number, index in enumerate(policy.batches(position, len(train), optim.batch_size)):
             if number < progress.batches_done:
@@ -192,7 +199,7 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             optimizer.step()
             progress.updates += 1
             progress.batches_done += 1
-            sums.add(loss, outputs, targets, progress.updates, objective.regression)
+            sums.add(loss, outputs, targets, objective.regression)
             if checkpoint and checkpoint.stop.requested:
                 sums.read_into(progress, policy.step_key, position)
                 progress.train_seconds = time.perf_counter() - started
@@ -220,41 +227,37 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
 
 @dataclass
 class RoundSums:
-    """A round's training loss and correct predictions so far, summed on the device, with the first update whose
-    loss was not finite (0: none)."""
+    """The updates of a round not yet read: each batch's mean loss and correct predictions stay on the device
+    until read_into, once per round, which sums them on the host in update order, as float(loss) * batch size:
+    the same arithmetic, to the last digit, as reading every update."""
 
-    loss: torch.Tensor
-    correct: torch.Tensor
-    first_nonfinite: torch.Tensor
-    seen: int
+    first_update: int
+    losses: list[torch.Tensor] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    correct: list[torch.Tensor] = field(default_factory=list)
 
-    @classmethod
-    def start(cls, progress: Progress, device: torch.device) -> RoundSums:
-        """The sums as progress left them (zero, or those of a round resumed part-way)."""
-        return cls(torch.tensor(progress.loss_sum, dtype=torch.float64, device=device),
-                   torch.tensor(progress.correct, dtype=torch.int64, device=device),
-                   torch.zeros((), dtype=torch.int64, device=device), progress.seen)
-
-    def add(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, update: int,
-            regression: bool) -> None:
+    def add(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, regression: bool) -> None:
         """One update's batch."""
-        loss = loss.detach()
-        self.loss += loss.double() * len(targets)
-        self.seen += len(targets)
+        self.losses.append(loss.detach())
+        self.sizes.append(len(targets))
         if not regression:
-            self.correct += (outputs.argmax(dim=1) == targets).sum()
-        self.first_nonfinite = torch.where((self.first_nonfinite == 0) & ~torch.isfinite(loss), update,
-                                           self.first_nonfinite)
+            self.correct.append((outputs.argmax(dim=1) == targets).sum())
 
     def read_into(self, progress: Progress, step_key: str, position: int) -> None:
-        """Copy the sums to progress (one synchronisation); a non-finite loss so far raises NonFiniteLossError."""
-        first_nonfinite = int(self.first_nonfinite)
-        if first_nonfinite:
-            raise NonFiniteLossError(
-                f"training loss became {float(self.loss)} at update {first_nonfinite} ({step_key} {position}); "
-                "lower the learning rate (lr) or set clip_norm for this model"
-            )
-        progress.loss_sum, progress.correct, progress.seen = float(self.loss), int(self.correct), self.seen
+        """Add the updates to progress's sums (one synchronisation); a non-finite loss raises NonFiniteLossError
+        naming its update."""
+        losses = torch.stack(self.losses).tolist() if self.losses else []
+        for number, (loss, size) in enumerate(zip(losses, self.sizes, strict=True)):
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"training loss became {loss} at update {self.first_update + number} ({step_key} {position}); "
+                    "lower the learning rate (lr) or set clip_norm for this model"
+                )
+            progress.loss_sum += loss * size
+        progress.correct += int(torch.stack(self.correct).sum()) if self.correct else 0
+        progress.seen += sum(self.sizes)
+        self.first_update += len(losses)
+        self.losses, self.sizes, self.correct = [], [], []
 
 
 def save(checkpoint: Checkpoint, progress: Progress, model: nn.Module, optimizer: torch.optim.Optimizer,
