@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import multiprocessing
 import re
 import signal
@@ -12,7 +13,6 @@ import uuid
 import mlflow
 import numpy as np
 import pytest
-import torch
 from conftest import REPO, fill, small_disk
 from mlflow.entities import LoggedModelStatus
 
@@ -37,7 +37,7 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
         logger.log_dataset("toy", "https://example.org/toy.tar.gz", "ab" * 32)
         logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
         model.eval()
-        logger.log_model(model, np.array([[3, 4, 5, 0]]), [f"torch=={torch.__version__}"])
+        logger.log_model(model, np.array([[3, 4, 5, 0]]))
     run_id = logger.run_id
     run = client(tracking_store).get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "lstm-seed0"
@@ -52,6 +52,9 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
     assert [a.path for a in client(tracking_store).list_artifacts(run_id, "plots")] == ["plots/curve.png"]
     logged = client(tracking_store).search_logged_models(experiment_ids=[run.info.experiment_id])
     assert len(logged) == 1 and logged[0].source_run_id == run_id
+    requirements = mlflow.artifacts.download_artifacts(artifact_uri=f"{logged[0].artifact_location}/requirements.txt")
+    assert f"torch=={importlib.metadata.version('torch')}" in open(requirements).read().split()
+    assert "+" not in open(requirements).read()  # torch.__version__'s local label (+cu130) is not on PyPI
     loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
     assert loaded.metadata.signature is not None
     assert loaded.predict(np.array([[3, 4, 5, 0]])).shape == (1, 3)
@@ -67,7 +70,7 @@ def test_a_model_cut_short_by_a_full_disk_leaves_no_artifacts_and_is_named(track
         with pytest.raises(DiskFullError, match=rf"disk is full: {disk}/.*/models/m-\w+/artifacts was not written"):
             with tracking.training_run(tracking_store[0], str(disk), experiment, "lstm-seed0", {}, {}) as logger:
                 logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
-                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32), [f"torch=={torch.__version__}"])
+                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32))
         assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
         logged = client(tracking_store).search_logged_models(experiment_ids=[logger.experiment_id])
         assert [m.status for m in logged] == [LoggedModelStatus.FAILED]

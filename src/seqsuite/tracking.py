@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.metadata
 import logging
 import os
 import signal
@@ -31,6 +32,9 @@ Result = TypeVar("Result")
 log = logging.getLogger("seqsuite")
 _RETRY_SECONDS = 120.0
 SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
+# the installed distribution's version (2.14.1), not torch.__version__ (2.14.1+cu130): PyPI has no such release,
+# and MLflow warned in every job that the environment did not match it
+MODEL_REQUIREMENTS = [f"torch=={importlib.metadata.version('torch')}"]
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -151,11 +155,11 @@ class RunLogger:
             path.write_bytes(png)
             self.log_file(path, "plots")
 
-    def log_model(self, model: Any, input_example: np.ndarray, requirements: list[str]) -> None:
+    def log_model(self, model: Any, input_example: np.ndarray) -> None:
         """The model with a signature inferred from one input example; MLflow marks it FAILED if that fails."""
         with _whole_or_removed(self._unfinished_model_uri):
             _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
-                   pip_requirements=requirements, serialization_format="pickle")
+                   pip_requirements=MODEL_REQUIREMENTS, serialization_format="pickle")
 
     def _unfinished_model_uri(self) -> str | None:
         logged = mlflow.last_logged_model()

@@ -125,7 +125,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
                 logger.log_png(filename, png)
         with clock.phase("model_logging"):
             plan.model.cpu()
-            logger.log_model(plan.model, plan.input_example(), [f"torch=={torch.__version__}"])
+            logger.log_model(plan.model, plan.input_example())
         with clock.phase("outputs"):
             for name, frame in conclusion.tables.items():
                 with atomic_path(outputs[name]) as partial:
