@@ -89,7 +89,6 @@ def test_failing_block_ends_its_run_as_failed(tracking_store):
 KILLED_JOB = """
 import sys, time
 from seqsuite import server, tracking
-from seqsuite.files import DiskFullError
 from seqsuite.steps.logs import logged_step
 with logged_step(sys.argv[3]):
     with tracking.training_run(sys.argv[1], sys.argv[2], "killed", "lstm-seed0", {}, {}) as logger:
