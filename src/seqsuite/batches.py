@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,6 +50,7 @@ class TabularData:
 
     matrix: sparse.csr_matrix
     labels: torch.Tensor
+    dense: torch.Tensor | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         rows, columns = self.matrix.shape
