@@ -26,7 +26,6 @@ from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
 from seqsuite.server import cluster_store_warning
 
-
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
 config.update(typed_by_schema(config, SCHEMA))
 if problems := config_problems(config, SCHEMA):
@@ -36,9 +35,7 @@ check_lab(config["longdep"])
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
 # the environment (sbatch exports it too), so a job that parses this file again keeps the same id.
-os.environ.setdefault(
-    "SEQSUITE_INVOCATION", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-)
+os.environ.setdefault("SEQSUITE_INVOCATION", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}")
 
 
 def registry_path():
@@ -97,8 +94,12 @@ def lab_data_path(task="{task}", T="{T}", seed="{seed}"):
     return f"results/longdep/data/{task}/T{T}/seed{seed}.npz"
 
 
-LAB_RUN_FILES = {"metrics": "metrics.json", "gradients": "gradient_norms.csv", "checkpoint": "model.pt",
-                 "gates": "gates.csv"}
+LAB_RUN_FILES = {
+    "metrics": "metrics.json",
+    "gradients": "gradient_norms.csv",
+    "checkpoint": "model.pt",
+    "gates": "gates.csv",
+}
 
 
 def lab_run_path(name, model, task="{task}", T="{T}", seed="{seed}"):
@@ -106,8 +107,14 @@ def lab_run_path(name, model, task="{task}", T="{T}", seed="{seed}"):
     return f"results/longdep/runs/{task}/T{T}/{model}/seed{seed}/{LAB_RUN_FILES[name]}"
 
 
-LAB_SUMMARY_FILES = {"summary": "summary.csv", "gradients": "gradient_norms.csv", "decay": "decay_rates.csv",
-                     "gradient_plot": "gradient_norms.png", "gate_plot": "gates.png", "settings": "settings.json"}
+LAB_SUMMARY_FILES = {
+    "summary": "summary.csv",
+    "gradients": "gradient_norms.csv",
+    "decay": "decay_rates.csv",
+    "gradient_plot": "gradient_norms.png",
+    "gate_plot": "gates.png",
+    "settings": "settings.json",
+}
 
 
 def lab_summary_path(name):
@@ -169,8 +176,10 @@ def run_outputs(model):
 
 def all_run_paths(name):
     """One output (a RUN_FILES key) of every dataset run in the config."""
-    return [run_path(name, model, dataset, seed) for model, dataset, seed in
-            itertools.product(config["models"], config["datasets"], config["seeds"])]
+    return [
+        run_path(name, model, dataset, seed)
+        for model, dataset, seed in itertools.product(config["models"], config["datasets"], config["seeds"])
+    ]
 
 
 def lab_run_files(model):
@@ -185,8 +194,11 @@ def lab_run_outputs(model):
 
 def all_lab_run_paths(name):
     """One output (a LAB_RUN_FILES key) of every lab run in the config that writes it."""
-    return [lab_run_path(name, model, task, length, seed) for task, length, model, seed in lab_runs(config["longdep"])
-            if name in lab_run_files(model)]
+    return [
+        lab_run_path(name, model, task, length, seed)
+        for task, length, model, seed in lab_runs(config["longdep"])
+        if name in lab_run_files(model)
+    ]
 
 
 def lab_settings(wildcards):

@@ -8,11 +8,11 @@ rule download_dataset:
         "logs/download_dataset/{dataset}.log",
     benchmark:
         "results/benchmarks/download_dataset/{dataset}.tsv"
-    params:
-        spec=registry_fields(DOWNLOAD_FIELDS),
-    resources:
-        **job_resources("download", threads=1),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources("download", threads=1),
+    params:
+        spec=registry_fields(DOWNLOAD_FIELDS),
     script:
         "../scripts/download_dataset.py"

@@ -8,15 +8,15 @@ rule extract_features:
         "logs/extract_features/{dataset}.log",
     benchmark:
         "results/benchmarks/extract_features/{dataset}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: config["threads"]["extract_features"]
+    resources:
+        **job_resources("features", threads=config["threads"]["extract_features"]),
     params:
         spec=registry_fields(READING_FIELDS),
         settings=feature_settings,
         split_seed=config["split_seed"],
         val_fraction=config["val_fraction"],
-    threads: config["threads"]["extract_features"]
-    resources:
-        **job_resources("features", threads=config["threads"]["extract_features"]),
-    conda:
-        "../../environment.yml"
     script:
         "../scripts/extract_features.py"

@@ -9,14 +9,14 @@ rule generate_longdep_data:
         "logs/generate_longdep_data/{task}/T{T}/seed{seed}.log",
     benchmark:
         "results/benchmarks/generate_longdep_data/{task}/T{T}/seed{seed}.tsv"
-    params:
-        sizes=config["longdep"]["sizes"],
     group:
         "longdep"
-    resources:
-        **job_resources("generate", threads=1),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources("generate", threads=1),
+    params:
+        sizes=config["longdep"]["sizes"],
     script:
         "../scripts/generate_longdep_data.py"
 
@@ -35,16 +35,16 @@ for model in MODELS:
             f"logs/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.log",
         benchmark:
             f"results/benchmarks/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.tsv"
+        group:
+            "longdep"
+        conda:
+            "../../environment.yml"
+        threads: config["threads"]["train"]
+        resources:
+            **job_resources("train_lab", threads=config["threads"]["train"]),
         params:
             model=model,
             settings=lab_settings,
-        threads: config["threads"]["train"]
-        group:
-            "longdep"
-        resources:
-            **job_resources("train_lab", threads=config["threads"]["train"]),
-        conda:
-            "../../environment.yml"
         script:
             "../scripts/train_longdep.py"
 
@@ -70,12 +70,12 @@ rule summarise_longdep:
         "logs/summarise_longdep/summarise_longdep.log",
     benchmark:
         "results/benchmarks/summarise_longdep/summarise_longdep.tsv"
-    params:
-        settings={key: config["longdep"][key] for key in ("tasks", "training", "sizes")},
-    resources:
-        **job_resources("summarise", threads=1),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources("summarise", threads=1),
+    params:
+        settings={key: config["longdep"][key] for key in ("tasks", "training", "sizes")},
     script:
         "../scripts/summarise_longdep.py"
 
@@ -89,10 +89,10 @@ rule write_lab_report:
         "logs/write_lab_report/write_lab_report.log",
     benchmark:
         "results/benchmarks/write_lab_report/write_lab_report.tsv"
-    resources:
-        **job_resources("report", threads=1),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
     script:
         "../scripts/write_lab_report.py"
 

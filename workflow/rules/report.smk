@@ -10,12 +10,12 @@ rule write_report:
         "logs/write_report/write_report.log",
     benchmark:
         "results/benchmarks/write_report/write_report.tsv"
-    params:
-        credits=dataset_credits(),
-    resources:
-        **job_resources("report", threads=1),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
+    params:
+        credits=dataset_credits(),
     script:
         "../scripts/write_report.py"
 

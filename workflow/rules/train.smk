@@ -13,13 +13,13 @@ for model in CHOICES:
             f"logs/train_{model}/{{dataset}}/seed{{seed}}.log",
         benchmark:
             f"results/benchmarks/train_{model}/{{dataset}}/seed{{seed}}.tsv"
-        params:
-            model=model,
-            hyperparameters=training_settings(model),
+        conda:
+            "../../environment.yml"
         threads: config["threads"]["train"]
         resources:
             **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
-        conda:
-            "../../environment.yml"
+        params:
+            model=model,
+            hyperparameters=training_settings(model),
         script:
             "../scripts/train.py"
