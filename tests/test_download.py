@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import os
 import subprocess
 import tarfile
 import threading
@@ -17,7 +19,15 @@ import pytest
 import yaml
 from conftest import REPO, SHARED_DATASETS, free_port
 
-from seqsuite.data.download import DownloadError, fetch_dataset, listing_links, manifest_sha256
+from seqsuite.data import download
+from seqsuite.data.download import (
+    CHUNK_BYTES,
+    DownloadError,
+    fetch_dataset,
+    listing_links,
+    manifest_sha256,
+    progress_line,
+)
 from seqsuite.data.registry import DatasetSpec
 
 TOY_FILES = {"data/a.txt": b"alpha\n", "data/sub/b.txt": b"beta\n", "data/sub/x/c.bin": bytes(range(256))}
@@ -135,6 +145,22 @@ def test_tar_gz_over_http(served: tuple[str, Path], tmp_path: Path) -> None:
     assert leftovers(dest.parent) == []
     assert fetch_dataset(spec, dest)["manifest_sha256"] == spec.manifest_sha256  # replaces an existing dest
     assert leftovers(dest.parent) == []
+
+
+def test_a_download_logs_its_progress(served: tuple[str, Path], tmp_path: Path, caplog, monkeypatch) -> None:
+    base, www = served
+    archive = tar_gz({**TOY_FILES, "big.bin": os.urandom(3 * CHUNK_BYTES)})
+    (www / "toy.tar.gz").write_bytes(archive)
+    monkeypatch.setattr(download, "PROGRESS_EVERY_S", 0.0)  # a line per chunk: four chunks of 1 MiB or less
+    spec = toy_spec(f"{base}/toy.tar.gz", archive_sha256=hashlib.sha256(archive).hexdigest())
+    with caplog.at_level(logging.INFO, logger="seqsuite"):
+        fetch_dataset(spec, tmp_path / "toy")  # big.bin, outside data/, is not kept
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("downloading")]
+    total = f"{len(archive) / 2**20:,.1f}"
+    assert len(lines) >= 4 and lines[-1].startswith(f"downloading {base}/toy.tar.gz: {total} of {total} MiB (100%), ")
+    assert any("MiB (3" in line or "MiB (2" in line for line in lines[:-1])  # part-way lines before the end
+    assert progress_line("u", 3 * 2**20, 12 * 2**20, 2.0) == "downloading u: 3.0 of 12.0 MiB (25%), 1.5 MiB/s"
+    assert progress_line("u", 3 * 2**20, None, 2.0) == "downloading u: 3.0 MiB, 1.5 MiB/s"
 
 
 def test_keep_single_files_and_empty_keep(served: tuple[str, Path], tmp_path: Path) -> None:

@@ -6,11 +6,13 @@ import gzip
 import hashlib
 import http.client
 import io
+import logging
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +26,8 @@ from seqsuite.data.registry import DatasetSpec
 
 CHUNK_BYTES = 1 << 20
 TIMEOUT_S = 60
+PROGRESS_EVERY_S = 10.0
+log = logging.getLogger("seqsuite")
 MAX_MIRROR_DEPTH = 32
 PROVENANCE = "PROVENANCE.md"
 HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
@@ -80,12 +84,25 @@ def _network_error(url: str, error: BaseException) -> DownloadError:
     return DownloadError(f"could not download {url}: {reason}. {OFFLINE_HINT}")
 
 
+def progress_line(url: str, done: int, total: int | None, seconds: float) -> str:
+    """How far a download is: bytes, share of the total when known, and rate."""
+    share = f" of {total / 2**20:,.1f} MiB ({100 * done / total:.0f}%)" if total else " MiB"
+    return f"downloading {url}: {done / 2**20:,.1f}{share}, {done / 2**20 / max(seconds, 1e-9):.1f} MiB/s"
+
+
 def _stream(url: str, out: BinaryIO) -> None:
-    """Stream url into out; a network failure or a short read raises DownloadError."""
+    """Stream url into out, logging its progress now and then; a network failure or short read: DownloadError."""
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             expected = response.headers.get("Content-Length")
-            shutil.copyfileobj(response, out, CHUNK_BYTES)
+            total = int(expected) if expected is not None and expected.isdigit() else None
+            started = last = time.monotonic()
+            while chunk := response.read(CHUNK_BYTES):
+                out.write(chunk)
+                if time.monotonic() - last >= PROGRESS_EVERY_S:
+                    last = time.monotonic()
+                    log.info(progress_line(url, out.tell(), total, last - started))
+            log.info(progress_line(url, out.tell(), total, time.monotonic() - started))
     except NETWORK_ERRORS as error:
         raise _network_error(url, error) from error
     if expected is not None and expected.isdigit() and out.tell() != int(expected):
