@@ -97,7 +97,8 @@ def bare_loop(plan: DatasetRun, epochs: int) -> float:
             loss = functional.cross_entropy(model(*batch), targets)
             optimizer.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
+            if optim.clip_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
             optimizer.step()
             loss_sum += loss.detach()
         model.eval()

@@ -213,7 +213,8 @@ def test_a_full_disk_fails_the_job_naming_it_and_the_rerun_after_freeing_space_f
         full = snakemake(workdir, "--cores", "1")
         assert full.returncode != 0
         assert re.search(r"seqsuite: DiskFullError: the disk is full: (results/models/lstm/digits/seed0)/resume.pt "
-                         r"was not written \(\d+\.\d MiB free in \1\)\. Free space there",
+                         r"was not written \(\d+\.\d MiB free in \1, or your quota there is used up\)\. "
+                         r"Free space there",
                          full.stderr), full.stderr[-3000:]
         assert not list(workdir.rglob("*.partial*")) and not list(results.rglob("metrics.json"))
         subprocess.run(["mount", "-o", "remount,size=200M", str(results)], check=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import logging
 import random
@@ -17,13 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqsuite.files import save_torch
+from seqsuite.files import atomic_path
 
 log = logging.getLogger("seqsuite")
 
 
 class TrainingInterrupted(Exception):
     """Training stopped at a signal's request after saving its state; rerunning the job resumes it."""
+
+    exit_status = 128 + signal.SIGTERM  # the job's, as for any job a signal stopped
 
 
 class StoppedBySignal(SystemExit):
@@ -111,3 +114,12 @@ class Checkpoint:
     def remove(self) -> None:
         """Drop the state once the run's outputs are written."""
         self.path.unlink(missing_ok=True)
+
+
+def save_torch(state: Any, path: str | Path) -> None:
+    """torch.save, atomically. Serialised in memory first: torch's own file writer reports a full disk as
+    "unexpected pos 63232 vs 63120", a plain write as ENOSPC."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_path(path) as partial:
+        partial.write_bytes(buffer.getbuffer())

@@ -5,26 +5,29 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import torch
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)  # no space left, or the user's quota (usual on a cluster) used up
 
 
 class DiskFullError(OSError):
-    """No space left for a file: names the file, the folder's free space and what to do."""
+    """No space left for a file: names the file, the folder's free space (when the write failed) and the fix."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        folder = Path(path).parent
+        self.free_mib = shutil.disk_usage(folder).free / 2**20 if folder.exists() else 0.0
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return DiskFullError, (self.filename,)
 
     def __str__(self) -> str:
         folder = Path(self.filename).parent
-        free = shutil.disk_usage(folder).free / 2**20 if folder.exists() else 0.0
-        return (f"the disk is full: {self.filename} was not written ({free:.1f} MiB free in {folder}). Free space "
+        return (f"the disk is full: {self.filename} was not written ({self.free_mib:.1f} MiB free in {folder}, or "
+                "your quota there is used up). Free space "
                 "there (or move results/ or mlflow.artifact_root to a larger disk) and rerun: finished outputs and "
                 "the last saved training state are kept")
 
@@ -32,7 +35,7 @@ class DiskFullError(OSError):
 def is_disk_full(error: BaseException) -> bool:
     """Whether an error, or one it was raised from or during, is a full disk."""
     while error is not None:
-        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        if isinstance(error, OSError) and error.errno in FULL_DISK:
             return True
         error = error.__cause__ or error.__context__
     return False
@@ -49,17 +52,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield partial
         os.replace(partial, path)
     except OSError as error:
-        if error.errno == errno.ENOSPC:
+        if error.errno in FULL_DISK:
             raise DiskFullError(path) from error
         raise
     finally:
         partial.unlink(missing_ok=True)
-
-
-def save_torch(state: Any, path: str | Path) -> None:
-    """torch.save, atomically. Serialised in memory first: torch's own file writer reports a full disk as
-    "unexpected pos 63232 vs 63120", a plain write as ENOSPC."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    with atomic_path(path) as partial:
-        partial.write_bytes(buffer.getbuffer())

@@ -172,7 +172,7 @@ def _whole_or_removed(artifact_uri: Callable[[], str | None]) -> Iterator[None]:
     looked complete. A full disk raises DiskFullError naming the place."""
     try:
         yield
-    except Exception as error:
+    except BaseException as error:  # a signal (SIGTERM, Ctrl-C) mid-upload too
         uri = None
         try:
             uri = artifact_uri()

@@ -102,7 +102,8 @@ def _stream(url: str, out: BinaryIO) -> None:
                 if time.monotonic() - last >= PROGRESS_EVERY_S:
                     last = time.monotonic()
                     log.info(progress_line(url, out.tell(), total, last - started))
-            log.info(progress_line(url, out.tell(), total, time.monotonic() - started))
+            if out.tell() >= CHUNK_BYTES:  # not for each small file of a crawled mirror
+                log.info(progress_line(url, out.tell(), total, time.monotonic() - started))
     except NETWORK_ERRORS as error:
         raise _network_error(url, error) from error
     if expected is not None and expected.isdigit() and out.tell() != int(expected):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -24,14 +25,17 @@ def logged_step(log_path: str) -> Iterator[None]:
     try:
         yield
     except BaseException as error:
-        traceback.print_exc(file=handle)
+        # the console line first: on a full disk the log (often on the same disk) may not take the traceback
         print(f"seqsuite: {console_message(error)}\n(full traceback in {log_path})", file=console)
+        with contextlib.suppress(OSError):
+            traceback.print_exc(file=handle)
         # the traceback is in the log; the console keeps the line above (and the copy's path stays out of it)
         raise SystemExit(exit_status(error)) from error
     finally:
         logging.getLogger("seqsuite").removeHandler(warnings)
         sys.stderr = console
-        handle.close()
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 def console_message(error: BaseException) -> str:
@@ -44,7 +48,9 @@ def console_message(error: BaseException) -> str:
 
 
 def exit_status(error: BaseException) -> int:
-    """A failed step's exit status: a signal's 128 + its number (StoppedBySignal, Ctrl-C), else 1."""
-    if isinstance(error, SystemExit) and isinstance(error.code, int):
-        return error.code
-    return 130 if isinstance(error, KeyboardInterrupt) else 1
+    """A failed step's exit status: a signal's 128 + its number (SIGTERM in or outside training, Ctrl-C), else 1."""
+    if isinstance(error, SystemExit):
+        return error.code if isinstance(error.code, int) else int(error.code is not None)
+    if isinstance(status := getattr(error, "exit_status", None), int):  # checkpoint.TrainingInterrupted's
+        return status
+    return 128 + signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1

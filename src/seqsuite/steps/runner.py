@@ -19,8 +19,8 @@ from torch import nn
 
 from seqsuite import tracking
 from seqsuite.batches import Batches
-from seqsuite.checkpoint import Checkpoint, fingerprint, stop_on_sigterm
-from seqsuite.files import atomic_path, save_torch
+from seqsuite.checkpoint import Checkpoint, fingerprint, save_torch, stop_on_sigterm
+from seqsuite.files import atomic_path
 from seqsuite.policies import Policy
 from seqsuite.steps.clock import JobClock
 from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
