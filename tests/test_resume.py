@@ -234,20 +234,16 @@ def test_ctrl_c_to_snakemake_then_rerun_incomplete_leaves_one_finished_run(tmp_p
     workdir = long_lstm_workdir(tmp_path / "interrupted")
     console = tmp_path / "console.txt"
     with open(console, "w") as out:
+        # SIGINT as a terminal delivers it: a run started in the background (`cmd &`, as CI may be) inherits it
+        # ignored, and snakemake would then never see the Ctrl-C
         first = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                                   "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores",
-                                  "1"], stdout=out, stderr=subprocess.STDOUT)
+                                  "1"], stdout=out, stderr=subprocess.STDOUT,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 300
         while not (workdir / "results/models/lstm/digits/seed0/resume.pt").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        # as a user presses Ctrl-C again when nothing seems to happen: in CI one SIGINT once went unanswered
-        for _ in range(5):
-            first.send_signal(signal.SIGINT)
-            answered = time.monotonic() + 3
-            while "Terminating processes" not in console.read_text() and time.monotonic() < answered:
-                time.sleep(0.1)
-            if "Terminating processes" in console.read_text() or first.poll() is not None:
-                break
+        first.send_signal(signal.SIGINT)
         first.wait(timeout=300)
     output = console.read_text()
     assert first.returncode != 0 and "Terminating processes on user request" in output, output[-3000:]
