@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+KEPT = "finished outputs and the last saved training state are kept"
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)  # no space left, or the user's quota (usual on a cluster) used up
 
 
@@ -27,9 +28,8 @@ class DiskFullError(OSError):
     def __str__(self) -> str:
         folder = Path(self.filename).parent
         return (f"the disk is full: {self.filename} was not written ({self.free_mib:.1f} MiB free in {folder}, or "
-                "your quota there is used up). Free space "
-                "there (or move results/ or mlflow.artifact_root to a larger disk) and rerun: finished outputs and "
-                "the last saved training state are kept")
+                "your quota there is used up). Free space there (or move results/ or mlflow.artifact_root to a "
+                f"larger disk) and rerun: {KEPT}")
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 
-from seqsuite.files import DiskFullError, is_disk_full
+from seqsuite.files import KEPT, DiskFullError, is_disk_full
 
 
 @contextlib.contextmanager
@@ -42,8 +42,7 @@ def console_message(error: BaseException) -> str:
     """An error as the console shows it; a full disk that only a library saw (SQLite, MLflow) is named as such."""
     message = f"{type(error).__name__}: {error}"
     if not isinstance(error, DiskFullError) and (is_disk_full(error) or "database or disk is full" in str(error)):
-        return (f"the disk is full ({message.splitlines()[0]}). Free space and rerun: finished outputs and the last "
-                "saved training state are kept")
+        return f"the disk is full ({message.splitlines()[0]}). Free space and rerun: {KEPT}"
     return message
 
 
