@@ -39,7 +39,7 @@ def text_frame() -> pd.DataFrame:
 def test_text_features_fit_vocabulary_and_tfidf_on_train_only():
     features = build_text_features(text_frame(), min_count=1, max_vocab=100, max_tokens=10,
                                    tfidf_ngram_max=2, tfidf_min_df=1, tfidf_max_features=100)
-    assert features.meta["vocab"] == ["<pad>", "<unk>", "film", "bad", "good"]
+    assert features.inputs["vocab"] == ["<pad>", "<unk>", "film", "bad", "good"]
     assert features.splits["test"].sequences[0].tolist() == [text.UNK_INDEX] * 3
     assert features.splits["test"].tabular.nnz == 0  # no train n-gram in the test text
     assert features.meta["tabular_dim"] == 5  # good, bad, film, "good film", "bad film"
@@ -120,7 +120,7 @@ def test_features_round_trip_through_their_folder(tmp_path):
     features = build_speech_features(frame, tmp_path / "audio", SpeechFeatureConfig(n_mfcc=8))
     save_features(features, tmp_path / "out")
     loaded = load_features(tmp_path / "out")
-    assert loaded.meta == features.meta
+    assert loaded.meta == features.meta and loaded.inputs == features.inputs
     for split in ("train", "val", "test"):
         original, again = features.splits[split], loaded.splits[split]
         assert all(np.array_equal(a, b) for a, b in zip(original.sequences, again.sequences, strict=True))

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import mlflow
@@ -23,6 +24,15 @@ from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
 def client(store) -> mlflow.MlflowClient:
     return mlflow.MlflowClient(store[0])
+
+
+def test_a_training_run_logs_system_metrics(tracking_store, monkeypatch):
+    monkeypatch.setattr(tracking, "SYSTEM_METRICS_SECONDS", 0.5)
+    with tracking.training_run(*tracking_store, f"system-{uuid.uuid4().hex[:6]}", "mlp-seed0", {}, {}) as logger:
+        time.sleep(2.5)  # a job of 2.5 s: several samples
+    metrics = client(tracking_store).get_run(logger.run_id).data.metrics
+    assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= set(metrics)
+    assert 0 < metrics["system/system_memory_usage_megabytes"]
 
 
 def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_store):

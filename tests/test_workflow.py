@@ -89,7 +89,7 @@ def test_a_changed_hyperparameter_reruns_only_the_runs_it_affects(finished_workf
     result = snakemake(workdir, "--cores", "1", "-n", "--config", "training={text: {lstm: {lr: 0.005}}}")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.MULTILINE))
-    assert jobs == {"train_lstm", "write_report", "all"}
+    assert jobs == {"train_lstm", "write_report", "register_models", "all"}
     retrained = set(re.findall(r"output: results/models/lstm/(\w+)/seed0/", result.stdout))
     assert retrained == {"polarity", "reviews"}  # the text datasets; digits (speech) keeps its LSTM
 

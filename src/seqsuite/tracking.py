@@ -1,4 +1,4 @@
-"""MLflow tracking: the only module that imports mlflow."""
+"""MLflow tracking: with seqsuite.serving (the logged models' own code), the only module that imports mlflow."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import mlflow
+import mlflow.pyfunc
 import mlflow.pytorch
 import numpy as np
 from mlflow.data.http_dataset_source import HTTPDatasetSource
@@ -32,6 +33,9 @@ Result = TypeVar("Result")
 log = logging.getLogger("seqsuite")
 _RETRY_SECONDS = 120.0
 SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
+# CPU, memory, disk and network (GPU with nvidia-ml-py) of every training run, as MLflow's system/ metrics; MLflow's
+# own period, which keeps the extra writes to a shared SQLite store few
+SYSTEM_METRICS_SECONDS = 10.0
 # the installed distribution's version (2.14.1), not torch.__version__ (2.14.1+cu130): PyPI has no such release,
 # and MLflow warned in every job that the environment did not match it
 MODEL_REQUIREMENTS = [f"torch=={importlib.metadata.version('torch')}"]
@@ -155,11 +159,20 @@ class RunLogger:
             path.write_bytes(png)
             self.log_file(path, "plots")
 
-    def log_model(self, model: Any, input_example: np.ndarray) -> None:
-        """The model with a signature inferred from one input example; MLflow marks it FAILED if that fails."""
+    def log_model(self, model: Any, input_example: np.ndarray) -> str:
+        """A torch model with a signature inferred from one input example; MLflow marks it FAILED if that fails.
+        Returns its models:/ URI."""
         with _whole_or_removed(self._unfinished_model_uri):
-            _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
-                   pip_requirements=MODEL_REQUIREMENTS, serialization_format="pickle")
+            return _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
+                          pip_requirements=MODEL_REQUIREMENTS, serialization_format="pickle").model_uri
+
+    def log_pyfunc(self, python_model: Any, artifacts: dict[str, str], signature: Any, input_example: Any,
+                   code_paths: list[str], requirements: list[str]) -> str:
+        """A python_model (seqsuite.serving.Classifier) with its artifacts and code. Returns its models:/ URI."""
+        with _whole_or_removed(self._unfinished_model_uri):
+            return _retry(mlflow.pyfunc.log_model, name="model", python_model=python_model, artifacts=artifacts,
+                          signature=signature, input_example=input_example, code_paths=code_paths,
+                          pip_requirements=requirements).model_uri
 
     def _unfinished_model_uri(self) -> str | None:
         logged = mlflow.last_logged_model()
@@ -203,11 +216,12 @@ def training_run(
     if not _sqlite_path(uri):
         os.environ.update(http_retry_settings(server_wait_s))
     exp_id = experiment_id(uri, artifact_root, experiment, server_wait_s)
+    mlflow.set_system_metrics_sampling_interval(SYSTEM_METRICS_SECONDS)
     if run_id:
-        run = _retry(mlflow.start_run, run_id=run_id)
+        run = _retry(mlflow.start_run, run_id=run_id, log_system_metrics=True)
     else:
         retire_earlier_runs(exp_id, run_name, tags)
-        run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags)
+        run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags, log_system_metrics=True)
     # a job stopped by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends KILLED
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -223,6 +237,27 @@ def training_run(
         signal.signal(signal.SIGTERM, previous)
     _retry(mlflow.end_run, status="FINISHED")
 
+
+
+CHAMPION = "champion"  # the registry alias of each dataset's best model
+
+
+def register_champion(uri: str, name: str, model_uri: str, description: str,
+                      server_wait_s: float = SERVER_WAIT_SECONDS) -> int:
+    """Register a logged model as a version of name, with the alias CHAMPION and a description; a version made
+    from the same model already is reused, so rerunning registers nothing new. Returns the version number."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    mlflow.set_tracking_uri(uri)
+    if _sqlite_path(uri) is None:
+        os.environ.update(http_retry_settings(server_wait_s))
+        wait_for_server(uri, server_wait_s)
+    client = mlflow.MlflowClient(uri)
+    with _store_lock(uri):
+        made = [v for v in _retry(client.search_model_versions, f"name = '{name}'") if v.source == model_uri]
+        version = made[0] if made else _retry(mlflow.register_model, model_uri, name)
+        _retry(client.update_model_version, name, version.version, description=description)
+        _retry(client.set_registered_model_alias, name, CHAMPION, version.version)
+    return int(version.version)
 
 def retire_earlier_runs(exp_id: str, run_name: str, tags: dict[str, str]) -> None:
     """Runs this fresh run replaces, found by name and SAME_RUN_TAGS (same settings, same working directory): one

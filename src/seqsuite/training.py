@@ -123,6 +123,16 @@ def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int
     )
 
 
+
+@torch.no_grad()
+def class_probabilities(model: nn.Module, data: SequenceData | TabularData, batch_size: int,
+                        device: torch.device) -> np.ndarray:
+    """Softmax of a classifier's outputs (examples, classes), in example order."""
+    model.eval()
+    batches = [functional.softmax(model(*_to(device, data.batch(index)[0])), dim=1)
+               for index in batch_indices(len(data), batch_size, None)]
+    return torch.cat(batches).cpu().numpy()
+
 @dataclass
 class Progress:
     """Where the loop stands: the round under way (an index into the policy's positions), the batches done in it

@@ -122,7 +122,7 @@ def lab_summary_path(name):
     return f"results/longdep/{LAB_SUMMARY_FILES[name]}"
 
 
-REPORT_FILES = {"index": "index.html", "summary": "summary.csv", "lab": "longdep.html"}
+REPORT_FILES = {"index": "index.html", "summary": "summary.csv", "lab": "longdep.html", "champions": "champions.json"}
 
 
 def report_path(name):
@@ -131,9 +131,9 @@ def report_path(name):
 
 
 def get_final_output():
-    """The datasets' report and summary table, and the lab's page where longdep.enabled."""
+    """The datasets' report, summary table and registered champions, and the lab's page where longdep.enabled."""
     lab = [report_path("lab")] if config["longdep"]["enabled"] else []
-    return [report_path("index"), report_path("summary"), *lab]
+    return [report_path("index"), report_path("summary"), report_path("champions"), *lab]
 
 
 # What each step reads of a registry entry: a step reruns only when its own part changes (a new

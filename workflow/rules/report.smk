@@ -20,7 +20,26 @@ rule write_report:
         "../scripts/write_report.py"
 
 
+rule register_models:
+    input:
+        metrics=all_run_paths("metrics"),
+        summary=report_path("summary"),
+    output:
+        report_path("champions"),
+    log:
+        "logs/register_models/register_models.log",
+    benchmark:
+        "results/benchmarks/register_models/register_models.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
+    script:
+        "../scripts/register_models.py"
+
+
 # Seconds of work each: not worth a cluster job.
 localrules:
     write_report,
+    register_models,
     write_lab_report,

@@ -1,13 +1,13 @@
 """Build every split's features from a table of examples: token ids and TF-IDF for text, normalised frames and
-their statistics for speech."""
+their statistics for speech; and, for a logged model, what turns raw input into them (FeatureSet.inputs)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from seqsuite.data import SPLITS
 from seqsuite.features import speech, text
@@ -29,29 +29,23 @@ def build_text_features(frame: pd.DataFrame, min_count: int, max_vocab: int, max
     """Token ids from a train-only vocabulary, and TF-IDF fitted on train only."""
     labels, targets = _label_ids(frame)
     texts = {s: frame.loc[frame["split"] == s, "item"].tolist() for s in SPLITS}
-    tokens = {s: [text.tokenize(t) for t in texts[s]] for s in SPLITS}
-    vocab = text.build_vocab(tokens["train"], min_count, max_vocab)
+    vocab = text.build_vocab((text.tokenize(t) for t in texts["train"]), min_count, max_vocab)
     index = {word: i for i, word in enumerate(vocab)}
     vectorizer = text.fit_tfidf(texts["train"], tfidf_ngram_max, tfidf_min_df, tfidf_max_features)
-    splits = {
-        s: SplitFeatures(
-            sequences=[text.encode(t, index, max_tokens) for t in tokens[s]],
-            tabular=text.tfidf_matrix(vectorizer, texts[s]),
-            labels=targets[s],
-        )
-        for s in SPLITS
-    }
+    splits = {s: SplitFeatures(*text.text_features(texts[s], index, max_tokens, vectorizer), targets[s])
+              for s in SPLITS}
     meta = {
         "kind": "text",
         "labels": labels,
-        "vocab": vocab,
         "vocab_size": len(vocab),
         "pad_index": text.PAD_INDEX,
         "sequence_dim": None,
         "tabular_dim": int(splits["train"].tabular.shape[1]),
         **_counts(frame),
     }
-    return FeatureSet(splits, meta)
+    inputs = {"kind": "text", "vocab": vocab, "max_tokens": max_tokens, "tfidf": text.tfidf_state(vectorizer),
+              "example": texts["test"][:2]}
+    return FeatureSet(splits, meta, inputs)
 
 
 def build_speech_features(frame: pd.DataFrame, root: Path, config: speech.SpeechFeatureConfig) -> FeatureSet:
@@ -63,11 +57,7 @@ def build_speech_features(frame: pd.DataFrame, root: Path, config: speech.Speech
         for s in SPLITS
     }
     mean, std = speech.normalisation(frames["train"])
-    splits = {}
-    for s in SPLITS:
-        normalised = [((f - mean) / std).astype(np.float32) for f in frames[s]]
-        summaries = np.stack([speech.summary_vector(f) for f in normalised])
-        splits[s] = SplitFeatures(normalised, sparse.csr_matrix(summaries), targets[s])
+    splits = {s: SplitFeatures(*speech.normalised_features(frames[s], mean, std), targets[s]) for s in SPLITS}
     meta = {
         "kind": "speech",
         "labels": labels,
@@ -77,4 +67,5 @@ def build_speech_features(frame: pd.DataFrame, root: Path, config: speech.Speech
         "tabular_dim": 2 * config.n_coefficients,
         **_counts(frame),
     }
-    return FeatureSet(splits, meta)
+    inputs = {"kind": "speech", "settings": asdict(config), "mean": mean.tolist(), "std": std.tolist()}
+    return FeatureSet(splits, meta, inputs)

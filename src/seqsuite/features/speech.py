@@ -9,6 +9,7 @@ import numpy as np
 import soundfile
 import torch
 import torchaudio
+from scipy import sparse
 
 
 class AudioError(ValueError):
@@ -32,20 +33,29 @@ class SpeechFeatureConfig:
         return self.n_mfcc if self.representation == "mfcc" else self.n_mels
 
 
+_FIX = "Replace or remove the file and rerun."
+
+
+def checked_samples(samples: np.ndarray, source: str, fix: str = _FIX) -> np.ndarray:
+    """Mono float32 samples of (time,) or (time, channels); none, or a NaN or infinity, raises AudioError naming
+    the source ("audio file <path>") and the fix."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.shape[0] == 0:
+        raise AudioError(f"{source} holds no samples. {fix}")
+    non_finite = int(np.count_nonzero(~np.isfinite(samples)))
+    if non_finite:
+        # one such file would make the training split's normalisation statistics, and so every feature, NaN
+        raise AudioError(f"{source} holds {non_finite} non-finite samples (NaN or infinity) of {samples.size}. {fix}")
+    return samples.mean(axis=1) if samples.ndim == 2 else samples
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 samples and the sample rate; an unreadable file raises AudioError naming it."""
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as error:
-        raise AudioError(f"cannot read audio file {path}: {error}. Replace or remove the file and rerun.") from error
-    if samples.shape[0] == 0:
-        raise AudioError(f"audio file {path} holds no samples. Replace or remove the file and rerun.")
-    non_finite = int(np.count_nonzero(~np.isfinite(samples)))
-    if non_finite:
-        # one such file would make the training split's normalisation statistics, and so every feature, NaN
-        raise AudioError(f"audio file {path} holds {non_finite} non-finite samples (NaN or infinity) of "
-                         f"{samples.size}. Replace or remove the file and rerun.")
-    return samples.mean(axis=1), rate
+        raise AudioError(f"cannot read audio file {path}: {error}. {_FIX}") from error
+    return checked_samples(samples, f"audio file {path}"), rate
 
 
 def _window(config: SpeechFeatureConfig) -> tuple[int, int]:
@@ -54,18 +64,23 @@ def _window(config: SpeechFeatureConfig) -> tuple[int, int]:
     return win_length, 1 << (win_length - 1).bit_length()
 
 
-def file_frames(path: Path, config: SpeechFeatureConfig, transform: torch.nn.Module) -> np.ndarray:
-    """Frames of one WAV file; one too short for a single analysis window raises AudioError naming it."""
-    samples, rate = read_wav(path)
+def checked_frames(samples: np.ndarray, rate: int, config: SpeechFeatureConfig, transform: torch.nn.Module,
+                   source: str, fix: str = _FIX) -> np.ndarray:
+    """Frames of checked samples; too few for a single analysis window raises AudioError naming the source."""
     shortest = _window(config)[1] // 2 + 1  # the transform pads each end by half an FFT, by reflection
     resampled = round(samples.size * config.sample_rate / rate)
     if resampled < shortest:
         raise AudioError(
-            f"audio file {path} is too short: {samples.size} samples at {rate} Hz ({1000 * samples.size / rate:.1f} "
+            f"{source} is too short: {samples.size} samples at {rate} Hz ({1000 * samples.size / rate:.1f} "
             f"ms), and frames need at least {shortest} samples at {config.sample_rate} Hz "
-            f"({1000 * shortest / config.sample_rate:.1f} ms). Replace or remove the file and rerun."
+            f"({1000 * shortest / config.sample_rate:.1f} ms). {fix}"
         )
     return waveform_frames(samples, rate, config, transform)
+
+
+def file_frames(path: Path, config: SpeechFeatureConfig, transform: torch.nn.Module) -> np.ndarray:
+    """Frames of one WAV file."""
+    return checked_frames(*read_wav(path), config, transform, f"audio file {path}")
 
 
 def frame_transform(config: SpeechFeatureConfig) -> torch.nn.Module:
@@ -107,3 +122,11 @@ def normalisation(train_frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarra
 def summary_vector(frames: np.ndarray) -> np.ndarray:
     """Per-coefficient mean and standard deviation over time: the MLP's fixed-size input."""
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0)]).astype(np.float32)
+
+
+def normalised_features(frames: list[np.ndarray], mean: np.ndarray,
+                        std: np.ndarray) -> tuple[list[np.ndarray], sparse.csr_matrix]:
+    """What the models read of frames: frames normalised by the training split's statistics for the recurrent
+    models, their summary vectors for the MLP. Training and a logged model's predictions both call this."""
+    normalised = [((f - mean) / std).astype(np.float32) for f in frames]
+    return normalised, sparse.csr_matrix(np.stack([summary_vector(f) for f in normalised]))

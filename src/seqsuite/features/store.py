@@ -27,14 +27,17 @@ class SplitFeatures:
 
 @dataclass
 class FeatureSet:
-    """All splits plus what the models need to know about them (meta.json)."""
+    """All splits, what the models need to know about them (meta.json), and what turns raw input (texts,
+    audio) into these features the way training saw them (inputs.json: vocabulary, TF-IDF, frame settings and
+    normalisation), which a logged model carries (seqsuite.serving)."""
 
     splits: dict[str, SplitFeatures]
     meta: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 def save_features(features: FeatureSet, folder: Path) -> None:
-    """Write the FEATURE_FILES (sequences, tabular rows, meta) into folder."""
+    """Write the FEATURE_FILES (sequences, tabular rows, meta, inputs) into folder."""
     folder.mkdir(parents=True, exist_ok=True)
     sequence_arrays, tabular_arrays = {}, {}
     for s, split in features.splits.items():
@@ -47,8 +50,9 @@ def save_features(features: FeatureSet, folder: Path) -> None:
     for name, arrays in (("sequences", sequence_arrays), ("tabular", tabular_arrays)):
         with atomic_path(folder / FEATURE_FILES[name]) as partial:
             np.savez(partial, **arrays)
-    with atomic_path(folder / FEATURE_FILES["meta"]) as partial:
-        partial.write_text(json.dumps(features.meta, indent=1))
+    for name, content in (("meta", features.meta), ("inputs", features.inputs)):
+        with atomic_path(folder / FEATURE_FILES[name]) as partial:
+            partial.write_text(json.dumps(content, indent=1))
 
 
 def load_features(folder: Path) -> FeatureSet:
@@ -66,4 +70,5 @@ def load_features(folder: Path) -> FeatureSet:
             ),
             labels=sequences[f"{s}_labels"],
         )
-    return FeatureSet(splits, json.loads((folder / FEATURE_FILES["meta"]).read_text()))
+    meta, inputs = (json.loads((folder / FEATURE_FILES[name]).read_text()) for name in ("meta", "inputs"))
+    return FeatureSet(splits, meta, inputs)

@@ -102,9 +102,9 @@ class LabRun:
                     f"({'solved' if solved else 'not solved'})",
         )
 
-    def input_example(self) -> np.ndarray:
-        """One test sequence (a batch of one)."""
-        return self.probe.x[:1].numpy()
+    def log_model(self, logger: RunLogger) -> str:
+        """The torch model, its signature from one test sequence (a batch of one)."""
+        return logger.log_model(self.model, self.probe.x[:1].numpy())
 
 
 def train_lab_run(data_path: Path, task: str, length: int, model_name: str, seed: int, settings: dict[str, Any],

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -66,7 +65,7 @@ class RunPlan(Protocol):
 
     def conclude(self, fitted: FitResult) -> Conclusion: ...
 
-    def input_example(self) -> np.ndarray: ...
+    def log_model(self, logger: tracking.RunLogger) -> str: ...  # the logged model's models:/ URI
 
 
 def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None,
@@ -125,13 +124,14 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
                 logger.log_png(filename, png)
         with clock.phase("model_logging"):
             plan.model.cpu()
-            logger.log_model(plan.model, plan.input_example())
+            model_uri = plan.log_model(logger)
         with clock.phase("outputs"):
             for name, frame in conclusion.tables.items():
                 with atomic_path(outputs[name]) as partial:
                     frame.to_csv(partial, index=False)
             save_torch(plan.model.state_dict(), outputs["checkpoint"])
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id,
+                  "model_uri": model_uri,
                   "job_seconds": clock.rounded()}
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))

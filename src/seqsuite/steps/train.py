@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seqsuite import serving
 from seqsuite.batches import SequenceData, TabularData
 from seqsuite.config import from_config
 from seqsuite.data import SPLITS
@@ -80,10 +82,11 @@ class DatasetRun:
                        **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
         self.labels = {"dataset": self.dataset, "model": model_name, "seed": str(seed)}
         seed_everything(seed)
-        inputs = InputSpec(n_outputs=len(meta["labels"]), vocab_size=meta["vocab_size"],
-                           sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
-                           pad_index=meta["pad_index"])
-        self.model = build_model(model_name, inputs, from_config(ArchitectureConfig, hyperparameters))
+        self.inputs = InputSpec(n_outputs=len(meta["labels"]), vocab_size=meta["vocab_size"],
+                                sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
+                                pad_index=meta["pad_index"])
+        self.architecture = from_config(ArchitectureConfig, hyperparameters)
+        self.model = build_model(model_name, self.inputs, self.architecture)
         self.optim = from_config(OptimConfig, hyperparameters)
         self.policy = Patience(hyperparameters["max_epochs"], hyperparameters["patience"])
         self.data = model_data(model_name, features)
@@ -141,11 +144,15 @@ class DatasetRun:
             "length": [len(x) for x in test.sequences],
         })
 
-    def input_example(self) -> np.ndarray:
-        """One test example in the shape the model's forward takes (a batch of one)."""
-        inputs, _ = self.data["test"].batch(np.array([0]))
-        return inputs[0].numpy()
-
+    def log_model(self, logger: RunLogger) -> str:
+        """The model as a pyfunc that labels raw texts or audio (seqsuite.serving), with its input path."""
+        settings = serving.model_settings(self.model_name, self.features.meta["labels"], self.inputs,
+                                          self.architecture, self.optim.batch_size, self.features.inputs)
+        with tempfile.TemporaryDirectory() as folder:
+            artifacts = serving.write_artifacts(Path(folder), self.model, settings)
+            return logger.log_pyfunc(serving.Classifier(), artifacts, serving.signature(self.features.meta["kind"]),
+                                     serving.input_example(self.features.inputs), [serving.CODE_PATH],
+                                     serving.requirements())
 
 def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any], outputs: dict[str, str],
           device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path) -> None:
