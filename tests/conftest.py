@@ -21,6 +21,9 @@ import yaml
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 REPO = Path(__file__).resolve().parents[1]
+# Snakemake as the tests run it: without the workflow's default profile (profiles/default), so that each test sets
+# the options it needs; tests/test_profiles.py checks that profile
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--workflow-profile", "none"]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 WORDS = {"pos": ["good", "great", "fine", "lovely", "superb"], "neg": ["bad", "awful", "poor", "dull", "weak"]}
 FILLER = ["the", "film", "was", "a", "plot", "and", "it", "so"]
@@ -108,7 +111,7 @@ def dry_run(workdir: Path, *config: str, targets: tuple[str, ...] = ()) -> subpr
     runs the workflow from another directory.
     """
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", *targets, "--cores", "1", "--directory", str(workdir),
+        [*SNAKEMAKE, "-n", *targets, "--cores", "1", "--directory", str(workdir),
          "--snakefile", str(REPO / "Snakefile"), "--configfile", str(REPO / "config" / "config.yaml"),
          *(["--config", *config] if config else [])],
         capture_output=True, text=True, timeout=120,
@@ -118,7 +121,7 @@ def dry_run(workdir: Path, *config: str, targets: tuple[str, ...] = ()) -> subpr
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the repository's workflow in workdir with workdir/config.yaml."""
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
          "--configfile", str(workdir / "config.yaml"), *args],
         capture_output=True, text=True, timeout=timeout,
     )

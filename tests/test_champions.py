@@ -15,7 +15,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from conftest import REPO, free_port
+from conftest import REPO, free_port, snakemake
 
 OUTSIDE_THE_CHECKOUT = """
 import json, sys
@@ -66,9 +66,7 @@ def test_each_dataset_best_model_is_the_champion(finished_workflow):
                               f"seed{chosen['seed']}" / "metrics.json").read_text())
         assert version.source == metrics["model_uri"] and version.run_id == metrics["run_id"]
         assert chosen["model"] in version.description
-    again = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                            str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "1",
-                            "--forcerun", "register_models"], capture_output=True, text=True, timeout=300)
+    again = snakemake(workdir, "--cores", "1", "--forcerun", "register_models")
     assert again.returncode == 0, again.stderr[-3000:]
     for chosen in champions:  # registering again makes no new version
         assert len(client.search_model_versions(f"name = 'seqsuite-{chosen['dataset']}'")) == 1

@@ -52,7 +52,7 @@ def test_memory_and_run_time_grow_with_each_attempt():
 
 
 def test_slurm_profile_hard_codes_no_partition_or_account():
-    profile = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
+    profile = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
     settings = yaml.safe_load(profile)["default-resources"]
     assert "slurm_partition" not in settings and "slurm_account" not in settings
 

@@ -16,12 +16,13 @@ def names(requirements: list[str]) -> dict[str, str]:
     return {m.group(1).lower(): m.group(2).replace(" ", "") for m in parsed}
 
 
-def test_environment_yml_lists_the_same_packages_as_pyproject():
+def test_environment_yml_lists_the_same_packages_and_floors_as_pyproject_with_its_slurm_extra():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
-    conda = [d for d in env if isinstance(d, str) and not d.startswith(("python", "pip"))]
+    conda = [d for d in env if isinstance(d, str) and not re.match(r"^(python|pip)\b", d)]
     pip = next(d["pip"] for d in env if isinstance(d, dict))
-    assert names(conda + pip) == names(project["dependencies"])
+    assert names(conda + pip) == names(project["dependencies"] + project["optional-dependencies"]["slurm"])
+    assert f"python{project['requires-python']}" in env
 
 
 def test_the_installed_torch_and_torchaudio_are_the_pinned_working_pair():

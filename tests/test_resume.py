@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO, small_disk, snakemake, tiny_config, tiny_registry
+from conftest import REPO, SNAKEMAKE, small_disk, snakemake, tiny_config, tiny_registry
 from mlflow.entities import ViewType
 from test_training import fit_sum, order_task, validation
 
@@ -175,7 +175,7 @@ def test_a_job_killed_mid_training_resumes_when_snakemake_runs_again(tmp_path):
     assert snakemake(whole, "--cores", "1").returncode == 0
     killed = long_lstm_workdir(tmp_path / "killed")
     run = Path("results/models/lstm/digits/seed0")
-    first = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+    first = subprocess.Popen([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory",
                               str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "1"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
@@ -236,7 +236,7 @@ def test_ctrl_c_to_snakemake_then_rerun_incomplete_leaves_one_finished_run(tmp_p
     with open(console, "w") as out:
         # SIGINT as a terminal delivers it: a run started in the background (`cmd &`, as CI may be) inherits it
         # ignored, and snakemake would then never see the Ctrl-C
-        first = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        first = subprocess.Popen([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"),
                                   "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores",
                                   "1"], stdout=out, stderr=subprocess.STDOUT,
                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -53,7 +53,7 @@ def cluster():
 
 def slurm_profile(workdir: Path, **settings) -> Path:
     """The repository's SLURM profile with the site settings a user adds (partition) and settings for this cluster."""
-    profile = yaml.safe_load((REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     # without accounting storage the plugin must ask squeue for job states; a short first wait keeps it quick
     profile.update({"slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 2, "jobs": 4,
                     **settings})

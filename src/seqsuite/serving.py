@@ -28,6 +28,7 @@ from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.training import class_probabilities
 
 ARTIFACTS = {"settings": "settings.json", "weights": "weights.pt"}
+CODE_PATH = str(Path(seqsuite.__file__).parent)  # the package, shipped with every model
 # what the logged model's code imports, at the versions it was trained with
 REQUIREMENTS = ("torch", "torchaudio", "numpy", "pandas", "scipy", "scikit-learn", "soundfile")
 SPEECH_INPUT = "a speech model takes a DataFrame with a 'path' column (WAV files) or 'samples' and 'sample_rate'"
@@ -96,8 +97,9 @@ class Classifier(mlflow.pyfunc.PythonModel):
                                  ArchitectureConfig(**settings["architecture"]))
         self.model.load_state_dict(torch.load(context.artifacts["weights"], weights_only=True))
 
-    def predict(self, context, model_input, params=None):  # untyped: MLflow reads a signature from type hints
-        """One row per input: the predicted label, its probability, and every label's probability."""
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """One row per input: the predicted label, its probability, and every label's probability. The signature
+        makes every input a DataFrame (a DataFrame hint is one MLflow infers nothing from)."""
         sequences, tabular = self.inputs.features(model_input)
         unlabelled = torch.zeros(len(sequences), dtype=torch.long)
         data = TabularData(tabular, unlabelled) if self.tabular else \
@@ -147,6 +149,3 @@ def requirements() -> list[str]:
     """The installed versions of what the model's code imports (distribution versions: torch 2.14.1, not
     2.14.1+cu130, which PyPI does not have)."""
     return [f"{name}=={importlib.metadata.version(name)}" for name in REQUIREMENTS]
-
-
-CODE_PATH = str(Path(seqsuite.__file__).parent)  # the package, shipped with every model
