@@ -138,7 +138,7 @@ def test_summary_values_round_trip(runs):
 def test_model_table_matches_numpy(runs):
     summary = summary_frame(runs)
     for dataset, seeds in SEEDS.items():
-        table = model_table(summary, dataset).set_index("model")
+        table = model_table(summary, dataset, n_test=200).set_index("model")
         assert list(table.index) == list(MODELS)
         for model in MODELS:
             row = table.loc[model]
@@ -151,9 +151,10 @@ def test_model_table_matches_numpy(runs):
                 chosen = [r[cost] for r in runs if r["dataset"] == dataset and r["model"] == model]
                 assert row[cost] == pytest.approx(np.mean(chosen))
             values = _test_values(runs, dataset, model, "accuracy")
-            half = scipy_stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-            assert row["accuracy_ci_low"] == pytest.approx(values.mean() - half)
-            assert row["accuracy_ci_high"] == pytest.approx(values.mean() + half)
+            logits = np.log(values / (1 - values))  # no accuracy is 0 or 1 here
+            half = scipy_stats.t.ppf(0.975, len(values) - 1) * logits.std(ddof=1) / math.sqrt(len(values))
+            assert row["accuracy_ci_low"] == pytest.approx(1 / (1 + math.exp(half - logits.mean())))
+            assert row["accuracy_ci_high"] == pytest.approx(1 / (1 + math.exp(-half - logits.mean())))
             assert row["accuracy_per_second"] == pytest.approx(values.mean() / row["train_seconds"])
 
 

@@ -77,7 +77,8 @@ def test_html_has_every_dataset_model_cell_and_finding(page, runs, predictions):
     assert "Every number rests on these seeds: agnews: 2 seeds per model; fsdd: 3 seeds per model." in page
     summary = summary_frame(runs)
     for dataset, section in sections.items():
-        table = model_table(summary, dataset).set_index("model")
+        table = model_table(summary, dataset, INFO[dataset]["n_test"]).set_index("model")
+        assert table["accuracy_ci_low"].notna().all()
         for model in MODELS:
             assert f'<td class="model">{model}</td><td>{len(SEEDS[dataset])}</td>' in section
             row = table.loc[model]

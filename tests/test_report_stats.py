@@ -11,7 +11,9 @@ from scipy import stats as scipy_stats
 
 from seqsuite.report.stats import (
     accuracy_by_length,
+    accuracy_interval,
     compare_models,
+    detectable_difference,
     discordant_counts,
     holm,
     length_buckets,
@@ -33,6 +35,28 @@ def test_t_interval_equals_the_hand_computation():
     assert low == pytest.approx(mean - T_975_3 * sd / 2)
     assert high == pytest.approx(mean + T_975_3 * sd / 2)
     assert all(math.isnan(x) for x in t_interval([0.9]))
+
+
+def test_an_accuracy_interval_stays_within_0_and_1_where_the_t_interval_does_not():
+    values = [0.93, 0.99, 1.0]
+    assert t_interval(values)[1] > 1
+    low, high = accuracy_interval(values, n_examples=300)
+    assert 0 < low < np.mean(values) < high < 1
+    # half an example from 1: 299.5 of 300 right, on the logit scale
+    assert accuracy_interval([1.0, 1.0], 300) == pytest.approx((299.5 / 300, 299.5 / 300))
+    assert all(math.isnan(x) for x in accuracy_interval([0.9], 300))
+
+
+@pytest.mark.parametrize(("sd", "n", "alpha"), [(0.02, 5, 0.05), (0.01, 3, 0.05 / 3), (0.03, 10, 0.05)])
+def test_a_difference_of_the_detectable_size_is_found_in_80_percent_of_simulated_experiments(sd, n, alpha):
+    difference = detectable_difference(sd, n, alpha)
+    rng = np.random.default_rng(7)
+    seeds = rng.normal(difference, sd, size=(40_000, n))
+    t = seeds.mean(axis=1) / (seeds.std(axis=1, ddof=1) / math.sqrt(n))
+    power = np.mean(np.abs(t) > scipy_stats.t.ppf(1 - alpha / 2, n - 1))
+    assert power == pytest.approx(0.8, abs=0.01)
+    assert detectable_difference(sd, n + 5, alpha) < difference  # more seeds detect less
+    assert math.isnan(detectable_difference(sd, 1)) and math.isnan(detectable_difference(0.0, n))
 
 
 def test_mcnemar_exact_p_for_known_counts():
@@ -121,8 +145,9 @@ def test_finding_states_best_model_and_significance_from_the_numbers():
     assert _finding({"mlp": [0.95, 0.97], "rnn": [0.90, 0.92], "lstm": [0.80, 0.86]}) == (
         "mlp has the highest mean test accuracy (96.0% ± 1.4 over 2 seeds); it beats rnn (+5.0 points on each of "
         "the 2 seeds; zero variance, so p = 0, Holm-adjusted p = 0) but the data cannot separate it from lstm "
-        "(+13.0 points, 95% CI [-12.4, 38.4], Holm-adjusted p = 0.19). The data cannot separate rnn and lstm "
-        "(+8.0 points, 95% CI [-17.4, 33.4], Holm-adjusted p = 0.19)."
+        "(+13.0 points, 95% CI [-12.4, 38.4], Holm-adjusted p = 0.19; 2 seeds detect 97.9 points or more with 80% "
+        "power). The data cannot separate rnn and lstm (+8.0 points, 95% CI [-17.4, 33.4], Holm-adjusted p = 0.19; "
+        "2 seeds detect 97.9 points or more with 80% power)."
     )
     assert _finding({"rnn": [0.5]}) == (
         "rnn has the highest mean test accuracy (50.0% over 1 seed); it is the only model run on d."
@@ -148,7 +173,9 @@ def test_verdict_names_a_winner_only_when_significant_after_holm():
     assert lstm_rnn.p_holm <= 0.05 and lstm_rnn.winner == "lstm" and verdict(lstm_rnn) == "lstm beats rnn"
     lstm_mlp = comparisons["lstm", "mlp"]  # +10.8 points but noisy over seeds: not separated after Holm
     assert lstm_mlp.test.p < 0.05 < lstm_mlp.p_holm and lstm_mlp.winner is None
-    assert evidence(lstm_rnn).startswith("+10.5 points, 95% CI [")
+    assert evidence(lstm_rnn).startswith("+10.5 points, 95% CI [") and "power" not in evidence(lstm_rnn)
+    # not separated: what these seeds could have separated, at Holm's first level (0.05 / 3 pairs)
+    assert evidence(tied).endswith("; 3 seeds detect 21.5 points or more with 80% power")
     assert finding(summary, "d", list(comparisons.values())) == (
         f"lstm has the highest mean test accuracy (93.2% ± 1.3 over 3 seeds); it beats rnn ({evidence(lstm_rnn)}) "
         f"but the data cannot separate it from mlp ({evidence(lstm_mlp)}). "

@@ -17,7 +17,7 @@ import pandas as pd
 from seqsuite.models import MODELS, ordered_models
 from seqsuite.report.html import Cell, Image, Line, Row, Table, cell, image, render
 from seqsuite.report.plots import accuracy_by_length_png, confusion_matrix_png, learning_curves_png
-from seqsuite.report.stats import ALPHA, Comparison, accuracy_by_length, compare_models
+from seqsuite.report.stats import ALPHA, POWER, Comparison, accuracy_by_length, compare_models
 from seqsuite.report.summary import (
     DASH,
     best_model,
@@ -39,12 +39,16 @@ PredictionKey = tuple[str, str, int]
 MLFLOW_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 UNITS = {"speech": "frames", "text": "tokens"}
 METHOD = (
-    "95% CI is a t-interval over seeds. Each pair of models is compared by a paired t-test on per-seed test "
-    "accuracy (mean difference with its 95% t-interval) and by McNemar's exact test on each seed's test "
-    "predictions; the paired-t p-values of a dataset's pairs are Holm-corrected together (with one seed, the "
-    f"McNemar p takes their place). A winner is named only where the Holm-adjusted p is at most {ALPHA}; "
-    "otherwise the page says the data cannot separate the two. Where every seed gives the same difference the "
-    "t-test is undefined; p is then taken as 0 (a non-zero difference) or 1 (no difference)."
+    "A model's 95% CI is a t-interval over seeds of its test accuracy on the logit scale, mapped back, so it "
+    "stays within [0, 100] (an accuracy of 0 or 100% first moves half a test example inward). Each pair of "
+    "models is compared by a paired t-test on per-seed test accuracy (mean difference with its 95% t-interval) "
+    "and by McNemar's exact test on each seed's test predictions; the paired-t p-values of a dataset's pairs "
+    "are Holm-corrected together (with one seed, the McNemar p takes their place). A winner is named only where "
+    f"the Holm-adjusted p is at most {ALPHA}; otherwise the page says the data cannot separate the two, and "
+    f"states the smallest difference these seeds would detect with {POWER:.0%} power at the level of Holm's "
+    f"first step ({ALPHA} divided by the number of pairs), from the spread of the per-seed differences "
+    "(noncentral t). Where every seed gives the same difference the t-test is undefined; p is then taken as 0 "
+    "(a non-zero difference) or 1 (no difference)."
 )
 MODEL_HEADER = ("seeds", "test accuracy (mean ± sd)", "95% CI", "test macro-F1 (mean ± sd)", "parameters",
                 "training time", "accuracy per second of training")
@@ -194,7 +198,8 @@ def dataset_section(
     return DatasetSection(
         anchor=anchor, name=dataset, kind=_field(info, "kind"), licence=_field(info, "licence"),
         citation=_field(info, "citation"), sizes=sizes_table(info),
-        models=models_table(model_table(summary, dataset), run_lines(runs, dataset, mlflow_ui), best),
+        models=models_table(model_table(summary, dataset, info.get("n_test")), run_lines(runs, dataset, mlflow_ui),
+                            best),
         pairs=pairs_table(comparisons) if comparisons else None, finding=finding(summary, dataset, comparisons),
         length_reading=length_reading(lengths), unit=unit, length_plot=length_plot,
         curves=image(learning_curves_png(runs, dataset), f"Learning curves, {dataset}"),

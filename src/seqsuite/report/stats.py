@@ -1,4 +1,5 @@
-"""Statistics for comparing models over seeds: t-intervals, McNemar, paired t, Holm, accuracy by length.
+"""Statistics for comparing models over seeds: t-intervals (on the logit scale for an accuracy), McNemar, paired t,
+Holm, the smallest difference a comparison could detect, accuracy by length.
 
 Plain functions on numbers and DataFrames; accuracies are fractions, differences are first minus second.
 """
@@ -12,10 +13,11 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
+POWER = 0.8
 TOLERANCE = 1e-12  # accuracies are ratios of counts: differences closer than this are equal
 N_BUCKETS = 4
 LENGTH_COLUMNS = ["dataset", "model", "bucket", "lengths", "n_examples", "n_seeds", "accuracy", "accuracy_min",
@@ -34,6 +36,7 @@ class PairedTest:
     high: float
     p: float
     zero_variance: bool  # every seed gave the same difference, so p is 0 (non-zero mean) or 1 (zero mean)
+    sd: float = math.nan  # of the per-seed differences
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Comparison:
     mcnemar: dict[int, float]  # seed -> exact McNemar p on that seed's test predictions (NaN without them)
     p_raw: float  # paired-t p across seeds, or with one shared seed that seed's McNemar p
     p_holm: float  # p_raw after Holm's correction over the dataset's pairs
+    detectable: float = math.nan  # the smallest difference these seeds detect with POWER (detectable_difference)
 
     @property
     def winner(self) -> str | None:
@@ -62,6 +66,37 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
         return math.nan, math.nan
     half = stats.t.ppf((1 + confidence) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
     return float(x.mean() - half), float(x.mean() + half)
+
+
+def accuracy_interval(values: Sequence[float], n_examples: int,
+                      confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Return a t-interval over seeds of accuracies (fractions of n_examples) that stays inside [0, 1]: computed on
+    the logit scale and mapped back, each accuracy first moved half an example away from 0 and 1 (where the logit
+    is infinite). (NaN, NaN) with fewer than two values."""
+    half_example = 0.5 / n_examples
+    clipped = np.clip(np.asarray(values, dtype="float64"), half_example, 1 - half_example)
+    low, high = t_interval(np.log(clipped / (1 - clipped)), confidence)
+    return (math.nan, math.nan) if math.isnan(low) else (float(special.expit(low)), float(special.expit(high)))
+
+
+def detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Return the smallest true mean difference that a two-sided paired t-test at alpha over n seeds detects with
+    the given power, when the differences spread with this sd (exact, by the noncentral t distribution).
+    NaN with fewer than two seeds or no spread."""
+    if n < 2 or not sd > 0:
+        return math.nan
+    df = n - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+
+    def shortfall(noncentrality: float) -> float:
+        # the far tail's probability is negligible, and scipy returns NaN for it where the shift is large
+        far = np.nan_to_num(stats.nct.cdf(-critical, df, noncentrality))
+        return float(stats.nct.sf(critical, df, noncentrality) + far - power)
+
+    high = 1.0
+    while shortfall(high) < 0:
+        high *= 2
+    return optimize.brentq(shortfall, 0.0, high) * sd / math.sqrt(n)
 
 
 def mcnemar_p(b: int, c: int) -> float:
@@ -96,9 +131,10 @@ def paired_test(first: Sequence[float], second: Sequence[float]) -> PairedTest:
     if len(differences) < 2:
         return PairedTest(len(differences), mean, math.nan, math.nan, math.nan, False)
     if np.ptp(differences) <= TOLERANCE:
-        return PairedTest(len(differences), mean, mean, mean, 1.0 if abs(mean) <= TOLERANCE else 0.0, True)
+        return PairedTest(len(differences), mean, mean, mean, 1.0 if abs(mean) <= TOLERANCE else 0.0, True, 0.0)
     low, high = t_interval(differences)
-    return PairedTest(len(differences), mean, low, high, float(stats.ttest_rel(a, b).pvalue), False)
+    return PairedTest(len(differences), mean, low, high, float(stats.ttest_rel(a, b).pvalue), False,
+                      float(differences.std(ddof=1)))
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -119,7 +155,9 @@ def compare_models(
 ) -> list[Comparison]:
     """Compare every pair of models (pairs in the given model order) with Holm's correction over the pairs.
 
-    accuracy maps model -> seed -> test accuracy; predictions maps (model, seed) -> that run's predictions.
+    accuracy maps model -> seed -> test accuracy; predictions maps (model, seed) -> that run's predictions. Each
+    pair's detectable difference is taken at ALPHA / (number of pairs), the level Holm's first step asks for, so
+    that a difference that large would be named a win after the correction (with POWER).
     """
     pairs = []
     for first, second in combinations(accuracy, 2):
@@ -132,7 +170,9 @@ def compare_models(
         p_raw = next(iter(mcnemar.values())) if test.n == 1 else test.p
         pairs.append((first, second, test, mcnemar, p_raw))
     adjusted = holm([pair[-1] for pair in pairs])
-    return [Comparison(*pair, p_holm=float(p)) for pair, p in zip(pairs, adjusted, strict=True)]
+    return [Comparison(*pair, p_holm=float(p), detectable=detectable_difference(pair[2].sd, pair[2].n,
+                                                                                 ALPHA / len(pairs)))
+            for pair, p in zip(pairs, adjusted, strict=True)]
 
 
 def length_buckets(lengths: pd.Series, unit: str, n_buckets: int = N_BUCKETS) -> pd.DataFrame:

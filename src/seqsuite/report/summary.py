@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from seqsuite.models import ordered_models
-from seqsuite.report.stats import Comparison, t_interval
+from seqsuite.report.stats import POWER, Comparison, accuracy_interval
 
 REPORTED_SPLITS = ("val", "test")
 METRICS = ("accuracy", "macro_f1", "loss")
@@ -54,12 +54,14 @@ def run_key(run: dict[str, Any]) -> str:
     return "/".join(str(run.get(key, "?")) for key in ("dataset", "model", "seed"))
 
 
-def model_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Return per model: seeds, test accuracy (mean, sd, 95% t-interval), macro-F1, mean costs, accuracy per second."""
+def model_table(summary: pd.DataFrame, dataset: str, n_test: int | None = None) -> pd.DataFrame:
+    """Return per model: seeds, test accuracy (mean, sd, and with n_test, the number of test examples, its 95%
+    interval within [0, 1]: stats.accuracy_interval), macro-F1, mean costs, accuracy per second."""
     test = _dataset_rows(summary, dataset).query("split == 'test'")
     wide = test.pivot_table(index=["model", "seed"], columns="metric", values="value", aggfunc="first")
     grouped = wide.groupby(level="model")
-    intervals = {model: t_interval(values) for model, values in grouped["accuracy"]}
+    intervals = {model: accuracy_interval(values, n_test) if n_test else (math.nan, math.nan)
+                 for model, values in grouped["accuracy"]}
     table = pd.DataFrame(
         {
             "n_seeds": grouped.size(),
@@ -145,7 +147,12 @@ def evidence(comparison: Comparison) -> str:
     if test.zero_variance:
         zero = f"zero variance, so p {p_text(test.p)}"
         return f"{signed_points(test.mean)} points on each of the {test.n} seeds; {zero}, {holm}"
-    return f"{signed_points(test.mean)} points, 95% CI {interval(test.low, test.high)}, {holm}"
+    numbers = f"{signed_points(test.mean)} points, 95% CI {interval(test.low, test.high)}, {holm}"
+    if c.winner is not None or math.isnan(c.detectable):
+        return numbers
+    if c.detectable >= 1:
+        return f"{numbers}; {test.n} seeds would not detect even 100 points with {POWER:.0%} power"
+    return f"{numbers}; {test.n} seeds detect {points(c.detectable)} points or more with {POWER:.0%} power"
 
 
 def length_reading(frame: pd.DataFrame) -> str:
