@@ -176,6 +176,27 @@ def tree_state(folder: Path) -> dict[str, list[int]]:
     return {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.rglob("*"))}
 
 
+OUTSIDE_THE_CHECKOUT = """
+import sys
+repo = sys.argv[1]
+sys.path = [p for p in sys.path if p.rstrip("/") not in (repo, repo + "/src")]  # e.g. the editable install's
+try:
+    import seqsuite
+except ModuleNotFoundError:
+    pass
+else:
+    sys.exit(f"seqsuite is importable before loading the model: {seqsuite.__file__}")
+"""
+
+
+def run_outside_checkout(code: str, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """Python code run in folder where seqsuite cannot be imported from this checkout (sys.argv[1] is the
+    checkout, the rest are args); code that loads a logged model gets seqsuite from the model's own code/."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-c", OUTSIDE_THE_CHECKOUT + code, str(REPO), *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

@@ -15,25 +15,17 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from conftest import REPO, free_port, snakemake
+from conftest import REPO, free_port, run_outside_checkout, snakemake
 
-OUTSIDE_THE_CHECKOUT = """
-import json, sys
-repo, uri, model, rows = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-sys.path = [p for p in sys.path if p.rstrip("/") not in (repo, repo + "/src")]  # e.g. the editable install's
-try:
-    import seqsuite
-except ModuleNotFoundError:
-    pass
-else:
-    sys.exit(f"seqsuite is importable before loading the model: {seqsuite.__file__}")
+PREDICT = """
+import json
 import mlflow, pandas as pd
+uri, model, rows = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 mlflow.set_tracking_uri(uri)
 predicted = mlflow.pyfunc.load_model(model).predict(rows if isinstance(rows, list) else pd.DataFrame(rows))
 print(json.dumps({"labels": predicted["label"].tolist(), "probability": predicted["probability"].tolist(),
                   "seqsuite": sys.modules["seqsuite"].__file__}))
 """
-
 
 def tracking_uri(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'results' / 'mlflow.db'}"
@@ -77,10 +69,8 @@ def test_each_dataset_best_model_is_the_champion(finished_workflow):
 def test_a_champion_labels_raw_input_where_no_copy_of_seqsuite_exists(finished_workflow, tmp_path, dataset):
     workdir, _ = finished_workflow
     rows = raw_inputs(workdir)[dataset]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", OUTSIDE_THE_CHECKOUT, str(REPO), tracking_uri(workdir),
-                           f"models:/seqsuite-{dataset}@champion", json.dumps(rows)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = run_outside_checkout(PREDICT, tmp_path, tracking_uri(workdir), f"models:/seqsuite-{dataset}@champion",
+                                json.dumps(rows))
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     labels = json.loads((workdir / "results" / "features" / dataset / "meta.json").read_text())["labels"]

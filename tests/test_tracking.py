@@ -14,12 +14,19 @@ import uuid
 import mlflow
 import numpy as np
 import pytest
-from conftest import REPO, fill, small_disk
+from conftest import REPO, fill, run_outside_checkout, small_disk
 from mlflow.entities import LoggedModelStatus
 
-from seqsuite import server, tracking
+from seqsuite import server, serving, tracking
 from seqsuite.files import DiskFullError
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+
+LOAD_TORCH_MODEL = """
+import mlflow, numpy as np
+mlflow.set_tracking_uri(sys.argv[2])
+outputs = mlflow.pyfunc.load_model(sys.argv[3]).predict(np.array([[3, 4, 5, 0]]))
+print(str(tuple(outputs.shape)).replace(" ", ""), sys.modules["seqsuite"].__file__)
+"""
 
 
 def client(store) -> mlflow.MlflowClient:
@@ -35,7 +42,7 @@ def test_a_training_run_logs_system_metrics(tracking_store, monkeypatch):
     assert 0 < metrics["system/system_memory_usage_megabytes"]
 
 
-def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_store):
+def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_store, tmp_path):
     experiment = f"finished-{uuid.uuid4().hex[:6]}"
     model = build_model("lstm", InputSpec(n_outputs=3, vocab_size=20), ArchitectureConfig(hidden_size=4,
                                                                                           embedding_dim=3))
@@ -47,7 +54,7 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
         logger.log_dataset("toy", "https://example.org/toy.tar.gz", "ab" * 32)
         logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
         model.eval()
-        logger.log_model(model, np.array([[3, 4, 5, 0]]))
+        logger.log_model(model, np.array([[3, 4, 5, 0]]), [serving.CODE_PATH])
     run_id = logger.run_id
     run = client(tracking_store).get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "lstm-seed0"
@@ -68,6 +75,10 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
     loaded = mlflow.pyfunc.load_model(logged[0].model_uri)
     assert loaded.metadata.signature is not None
     assert loaded.predict(np.array([[3, 4, 5, 0]])).shape == (1, 3)
+    outside = run_outside_checkout(LOAD_TORCH_MODEL, tmp_path, tracking_store[0], logged[0].model_uri)
+    assert outside.returncode == 0, outside.stderr[-3000:]
+    shape, module = outside.stdout.split()[-2:]
+    assert shape == "(1,3)" and not module.startswith(str(REPO)) and "/code/seqsuite/" in module
 
 
 def test_a_model_cut_short_by_a_full_disk_leaves_no_artifacts_and_is_named(tracking_store, tmp_path):
@@ -80,7 +91,7 @@ def test_a_model_cut_short_by_a_full_disk_leaves_no_artifacts_and_is_named(track
         with pytest.raises(DiskFullError, match=rf"disk is full: {disk}/.*/models/m-\w+/artifacts was not written"):
             with tracking.training_run(tracking_store[0], str(disk), experiment, "lstm-seed0", {}, {}) as logger:
                 logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
-                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32))
+                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32), [serving.CODE_PATH])
         assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
         logged = client(tracking_store).search_logged_models(experiment_ids=[logger.experiment_id])
         assert [m.status for m in logged] == [LoggedModelStatus.FAILED]

@@ -159,12 +159,13 @@ class RunLogger:
             path.write_bytes(png)
             self.log_file(path, "plots")
 
-    def log_model(self, model: Any, input_example: np.ndarray) -> str:
-        """A torch model with a signature inferred from one input example; MLflow marks it FAILED if that fails.
-        Returns its models:/ URI."""
+    def log_model(self, model: Any, input_example: np.ndarray, code_paths: list[str]) -> str:
+        """A torch model with the code its pickle needs and a signature inferred from one input example; MLflow
+        marks it FAILED if that fails. Returns its models:/ URI."""
         with _whole_or_removed(self._unfinished_model_uri):
             return _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
-                          pip_requirements=MODEL_REQUIREMENTS, serialization_format="pickle").model_uri
+                          code_paths=code_paths, pip_requirements=MODEL_REQUIREMENTS,
+                          serialization_format="pickle").model_uri
 
     def log_pyfunc(self, python_model: Any, artifacts: dict[str, str], signature: Any, input_example: Any,
                    code_paths: list[str], requirements: list[str]) -> str:
