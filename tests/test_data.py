@@ -56,6 +56,26 @@ def test_fsdd_layout_uses_the_official_index_split(tmp_path):
     assert set(frame["label"]) == {"0", "1", "2"}
 
 
+def test_the_registrys_unseen_speaker_folds_each_hold_out_one_speaker(tmp_path):
+    speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+    root = write_fsdd_like(tmp_path, digits=2, speakers=speakers, per=3)
+    folds = {name: spec for name, spec in REGISTRY.items() if spec.group == "fsdd_unseen_speakers"}
+    assert sorted(spec.held_out for spec in folds.values()) == list(speakers)
+    for spec in folds.values():
+        assert spec.mirror_dir == "fsdd" and spec.manifest_sha256 == REGISTRY["fsdd"].manifest_sha256
+        frame = load_examples(spec, root, split_seed=0)
+        speaker = frame["item"].map(lambda p: Path(p).stem.split("_")[1])
+        assert set(speaker[frame["split"] == "test"]) == {spec.held_out}
+        assert set(speaker[frame["split"] == "train"]) == set(speakers) - {spec.held_out}
+
+
+def test_a_fold_names_both_its_group_and_what_it_holds_out():
+    entry = {"kind": "text", "format": "text_table", "path": "x", "read": {"file": "a.csv"},
+             "split": {"method": "fraction", "test_fraction": 0.2}, "group": "study"}
+    with pytest.raises(ValueError, match="set both 'group' and 'held_out'"):
+        spec_from_dict("fold", entry)
+
+
 @pytest.mark.skipif(not (SHARED_DATASETS / "fsdd").is_dir(), reason="needs ../shared/datasets")
 def test_real_fsdd_split_has_300_test_and_2700_train_files():
     frame = load_examples(REGISTRY["fsdd"], SHARED_DATASETS / "fsdd", split_seed=0)

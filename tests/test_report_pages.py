@@ -206,3 +206,24 @@ def test_the_title_names_the_models_that_ran_by_their_registry_titles(runs, pred
     shared = make_predictions(rng, 3)
     page = render_report(two, {("fsdd", m, 0): shared for m in ("gru", "mlp")}, INFO)
     assert "<h1>seqsuite: MLP and GRU classifiers compared</h1>" in page
+
+
+def test_held_out_folds_get_one_section_that_compares_the_models_over_the_folds(runs, predictions):
+    rng = np.random.default_rng(5)
+    speakers = ("ann", "bob", "cy")
+    folds = [make_run(rng, f"digits_{who}", model, seed) for who in speakers for model in MODELS for seed in (0, 1)]
+    info = {**INFO, **{f"digits_{who}": {**INFO["fsdd"], "group": "digits_unseen", "held_out": who}
+                       for who in speakers}}
+    page = render_report(runs + folds, predictions, info)  # a group's statistics need no predictions
+    sections = _sections(page)
+    assert set(sections) == {*SEEDS, "digits_unseen"}  # the folds have no section of their own
+    group = sections["digits_unseen"]
+    assert "3 datasets, each holding out one of ann, bob, cy" in group
+    for model in MODELS:
+        per_fold = [np.mean([r["metrics"]["test"]["accuracy"] for r in folds
+                             if r["model"] == model and r["dataset"] == f"digits_{who}"]) for who in speakers]
+        cells = "".join(f"<td>{100 * value:.1f}%</td>" for value in per_fold)
+        assert f'<td class="model">{model}</td>{cells}<td>{mean_sd(np.mean(per_fold), np.std(per_fold, ddof=1))}</td>' \
+            in group
+    assert "over 3 held-out folds" in group and "<th>held-out folds</th>" in group
+    assert "<th>bob held out</th>" in group

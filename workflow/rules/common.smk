@@ -155,8 +155,12 @@ def registry_fields(names):
 
 
 def dataset_credits():
-    """Licence and citation of every dataset in the run, for the report."""
-    return {name: {"licence": spec.licence, "citation": spec.citation} for name, spec in DATASETS.items()}
+    """Licence and citation of every dataset in the run, and the group of held-out folds it belongs to, for the
+    report."""
+    return {
+        name: {"licence": spec.licence, "citation": spec.citation, "group": spec.group, "held_out": spec.held_out}
+        for name, spec in DATASETS.items()
+    }
 
 
 def feature_settings(wildcards):
@@ -174,12 +178,19 @@ def run_outputs(model):
     return {name: run_path(name, model) for name in RUN_FILES}
 
 
-def all_run_paths(name):
-    """One output (a RUN_FILES key) of every dataset run in the config."""
+def all_run_paths(name, datasets=None):
+    """One output (a RUN_FILES key) of every dataset run in the config (or of these datasets)."""
     return [
         run_path(name, model, dataset, seed)
-        for model, dataset, seed in itertools.product(config["models"], config["datasets"], config["seeds"])
+        for model, dataset, seed in itertools.product(
+            config["models"], config["datasets"] if datasets is None else datasets, config["seeds"]
+        )
     ]
+
+
+def registered_datasets():
+    """The datasets whose best model is registered: not the folds of a held-out study, made to be compared."""
+    return [dataset for dataset in config["datasets"] if DATASETS[dataset].group is None]
 
 
 def lab_run_files(model):

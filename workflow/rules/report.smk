@@ -22,7 +22,7 @@ rule write_report:
 
 rule register_models:
     input:
-        metrics=all_run_paths("metrics"),
+        metrics=all_run_paths("metrics", registered_datasets()),
         summary=report_path("summary"),
     output:
         report_path("champions"),

@@ -48,6 +48,10 @@ class DatasetSpec:
     path: str | None = None  # a local folder, for data the user brings
     licence: str = "unknown"
     citation: str = ""
+    # one fold of a study whose folds are separate datasets (leave-one-speaker-out): the group's name and what
+    # this fold holds out; the report gives the group one section, each model's accuracy over the held-out folds
+    group: str | None = None
+    held_out: str | None = None
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -62,6 +66,9 @@ class DatasetSpec:
             )
         if self.url is None and self.path is None:
             raise ValueError(f"dataset {self.name!r}: give either 'url' (to download) or 'path' (a local folder)")
+        if (self.group is None) != (self.held_out is None):
+            raise ValueError(f"dataset {self.name!r}: a fold names both its group and what it holds out; set both "
+                             "'group' and 'held_out', or neither")
 
 
 def check_reading(spec: DatasetSpec) -> None:

@@ -15,25 +15,22 @@ from urllib.parse import quote
 import pandas as pd
 
 from seqsuite.models import MODELS, ordered_models
-from seqsuite.report.html import Cell, Image, Line, Row, Table, cell, image, render
+from seqsuite.report.groups import GroupSection, group_folds, group_section
+from seqsuite.report.html import Image, Line, Row, Table, cell, image, render
 from seqsuite.report.plots import accuracy_by_length_png, confusion_matrix_png, learning_curves_png
-from seqsuite.report.stats import ALPHA, POWER, Comparison, accuracy_by_length, compare_models
+from seqsuite.report.stats import ALPHA, POWER, accuracy_by_length, compare_models
 from seqsuite.report.summary import (
     DASH,
     best_model,
     best_run,
     finding,
-    format_p,
-    interval,
     join_phrases,
     length_reading,
-    mean_sd,
     model_table,
     seed_accuracy,
-    signed_points,
     summary_frame,
-    verdict,
 )
+from seqsuite.report.tables import models_table, pairs_table
 
 PredictionKey = tuple[str, str, int]
 MLFLOW_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
@@ -50,9 +47,6 @@ METHOD = (
     "(noncentral t). Where every seed gives the same difference the t-test is undefined; p is then taken as 0 "
     "(a non-zero difference) or 1 (no difference)."
 )
-MODEL_HEADER = ("seeds", "test accuracy (mean ± sd)", "95% CI", "test macro-F1 (mean ± sd)", "parameters",
-                "training time", "accuracy per second of training")
-PAIR_HEADER = ("seeds", "mean difference (points)", "95% CI", "paired-t p", "Holm-adjusted p", "McNemar p per seed")
 
 
 @dataclass(frozen=True)
@@ -79,11 +73,13 @@ class DatasetSection:
 
 @dataclass(frozen=True)
 class DatasetsPage:
-    """The datasets' page: its title, introductory paragraphs, then one section per dataset."""
+    """The datasets' page: its title, introductory paragraphs, one section per dataset, and one per group of
+    held-out folds (whose datasets get no section of their own)."""
 
     title: str
     paragraphs: list[str]
     sections: list[DatasetSection]
+    groups: list[GroupSection]
 
 
 def render_report(
@@ -113,15 +109,23 @@ def datasets_page(
     missing = [name for name in datasets if name not in dataset_info]
     if missing:
         raise ValueError(f"dataset_info lacks datasets {missing}; add them to the dataset registry/config")
+    groups = group_folds({name: dataset_info[name] for name in datasets})
+    folds = {dataset for members in groups.values() for dataset in members}
     sections = [
         dataset_section(name, f"ds-{i}-{_slug(name)}", runs, summary, predictions, dataset_info[name], mlflow_ui)
-        for i, name in enumerate(datasets)
+        for i, name in enumerate(datasets) if name not in folds
+    ]
+    group_sections = [
+        group_section(group, members, summary, min(dataset_info[d].get("n_test") or 0 for d in members) or None,
+                      f"group-{i}-{_slug(group)}")
+        for i, (group, members) in enumerate(groups.items())
     ]
     paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
     if diverged:
         paragraphs.insert(2, diverged_note(diverged))
     titles = [MODELS[name].title if name in MODELS else name for name in ordered_models(summary["model"].unique())]
-    return DatasetsPage(f"seqsuite: {join_phrases(titles)} classifiers compared", paragraphs, sections)
+    return DatasetsPage(f"seqsuite: {join_phrases(titles)} classifiers compared", paragraphs, sections,
+                        group_sections)
 
 
 def intro(summary: pd.DataFrame) -> str:
@@ -214,39 +218,6 @@ def sizes_table(info: dict[str, Any]) -> Table:
                  (Row(tuple(cell(size) for size in sizes)),))
 
 
-def models_table(table: pd.DataFrame, runs: dict[str, tuple[Line, ...]], best: str) -> Table:
-    """Return the model table, marking the best model's row; each model's runs are listed with their seeds."""
-    head = (cell("model", "left"), *(cell(name) for name in MODEL_HEADER), cell("MLflow runs", "left"))
-    rows = []
-    for row in table.itertuples(index=False):
-        rate = DASH if pd.isna(row.accuracy_per_second) else f"{100 * row.accuracy_per_second:.2f} points/s"
-        cells = (
-            cell(row.model, "model"), cell(row.n_seeds), cell(mean_sd(row.accuracy_mean, row.accuracy_sd)),
-            cell(interval(row.accuracy_ci_low, row.accuracy_ci_high)),
-            cell(mean_sd(row.macro_f1_mean, row.macro_f1_sd)), cell(_count(row.n_params)),
-            cell(_seconds(row.train_seconds)), cell(rate),
-            Cell(runs.get(str(row.model), ()), "runs"),
-        )
-        rows.append(Row(cells, "best" if row.model == best else ""))
-    return Table((Row(head),), tuple(rows))
-
-
-def pairs_table(comparisons: list[Comparison]) -> Table:
-    """Return the pairwise table: difference with 95% CI, paired-t p, Holm p, McNemar p per seed, verdict."""
-    head = (cell("pair (first − second)", "left"), *(cell(name) for name in PAIR_HEADER), cell("verdict", "left"))
-    rows = []
-    for c in comparisons:
-        mcnemar = tuple(Line(f"seed {seed}: {format_p(p)}") for seed, p in c.mcnemar.items()) or (Line(DASH),)
-        paired = format_p(c.test.p) + (" (every seed gave the same difference)" if c.test.zero_variance else "")
-        rows.append(Row((
-            cell(f"{c.first} − {c.second}", "pair"), cell(c.test.n), cell(signed_points(c.test.mean)),
-            cell(interval(c.test.low, c.test.high)), cell(paired), cell(format_p(c.p_holm)), Cell(mcnemar),
-            cell(verdict(c) + ("; rests on one seed" if c.test.n == 1 else ""),
-                 "verdict significant" if c.winner else "verdict"),
-        )))
-    return Table((Row(head),), tuple(rows))
-
-
 def run_lines(runs: list[dict[str, Any]], dataset: str, mlflow_ui: str) -> dict[str, tuple[Line, ...]]:
     """Return each model's "seed N: run id" lines for a dataset, sorted by seed."""
     chosen = sorted((r for r in runs if str(r["dataset"]) == dataset), key=lambda r: int(r["seed"]))
@@ -279,13 +250,3 @@ def _field(info: dict[str, Any], name: str) -> str:
 def _slug(name: str) -> str:
     """Return a name reduced to characters safe in an HTML id."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "dataset"
-
-
-def _count(value: float) -> str:
-    """Format a mean parameter count with thousands separators."""
-    return DASH if pd.isna(value) else f"{round(value):,}"
-
-
-def _seconds(value: float) -> str:
-    """Format a mean training time in seconds."""
-    return DASH if pd.isna(value) else f"{value:.1f} s"

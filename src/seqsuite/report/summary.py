@@ -96,14 +96,15 @@ def seed_accuracy(summary: pd.DataFrame, dataset: str) -> dict[str, dict[int, fl
     return {model: by_model[model] for model in ordered_models(by_model)}
 
 
-def finding(summary: pd.DataFrame, dataset: str, comparisons: list[Comparison]) -> str:
-    """Return the dataset's finding: the best model and, for every pair, whether the data separate them."""
+def finding(summary: pd.DataFrame, dataset: str, comparisons: list[Comparison], unit: str = "seed") -> str:
+    """Return the dataset's finding: the best model and, for every pair, whether the data separate them. unit names
+    what the summary's "seed" column counts (seeds, or the held-out folds of a group)."""
     table = model_table(summary, dataset).set_index("model")
     best = best_model(summary, dataset)
     row = table.loc[best]
     seeds = int(row["n_seeds"])
     spread = mean_sd(row["accuracy_mean"], row["accuracy_sd"]) if seeds > 1 else percent(row["accuracy_mean"])
-    head = f"{best} has the highest mean test accuracy ({spread} over {seeds} seed{'s' if seeds != 1 else ''})"
+    head = f"{best} has the highest mean test accuracy ({spread} over {seeds} {unit}{'s' if seeds != 1 else ''})"
     if len(table) == 1:
         return f"{head}; it is the only model run on {dataset}."
     own = [c for c in comparisons if best in (c.first, c.second)]
@@ -113,13 +114,13 @@ def finding(summary: pd.DataFrame, dataset: str, comparisons: list[Comparison]) 
         ("it loses to ", [c for c in own if c.winner not in (None, best)], " and "),
     ]
     clauses = [
-        lead + join_phrases([f"{_other(c, best)} ({evidence(c)})" for c in chosen], last)
+        lead + join_phrases([f"{_other(c, best)} ({evidence(c, unit)})" for c in chosen], last)
         for lead, chosen, last in groups
         if chosen
     ]
     sentences = [f"{head}; {' but '.join(clauses)}." if clauses else f"{head}."]
     others = [c for c in comparisons if best not in (c.first, c.second)]
-    sentences += [f"{_capital(verdict(c))} ({evidence(c)})." for c in others]
+    sentences += [f"{_capital(verdict(c))} ({evidence(c, unit)})." for c in others]
     if any(c.test.n == 1 for c in comparisons):
         sentences.append("Verdicts on one seed rest on McNemar's exact test of that seed's test predictions.")
     return " ".join(sentences)
@@ -135,7 +136,7 @@ def verdict(comparison: Comparison) -> str:
     return f"the data cannot separate {c.first} and {c.second}"
 
 
-def evidence(comparison: Comparison) -> str:
+def evidence(comparison: Comparison, unit: str = "seed") -> str:
     """Return the numbers behind a verdict: mean difference, its interval or basis, and the Holm-adjusted p."""
     c, test = comparison, comparison.test
     holm = f"Holm-adjusted p {p_text(c.p_holm)}"
@@ -143,16 +144,16 @@ def evidence(comparison: Comparison) -> str:
         return "no shared seeds"
     if test.n == 1:
         seed = next(iter(c.mcnemar))
-        return f"{signed_points(test.mean)} points on seed {seed} only, McNemar p {p_text(c.p_raw)}, {holm}"
+        return f"{signed_points(test.mean)} points on {unit} {seed} only, McNemar p {p_text(c.p_raw)}, {holm}"
     if test.zero_variance:
         zero = f"zero variance, so p {p_text(test.p)}"
-        return f"{signed_points(test.mean)} points on each of the {test.n} seeds; {zero}, {holm}"
+        return f"{signed_points(test.mean)} points on each of the {test.n} {unit}s; {zero}, {holm}"
     numbers = f"{signed_points(test.mean)} points, 95% CI {interval(test.low, test.high)}, {holm}"
     if c.winner is not None or math.isnan(c.detectable):
         return numbers
     if c.detectable >= 1:
-        return f"{numbers}; {test.n} seeds would not detect even 100 points with {POWER:.0%} power"
-    return f"{numbers}; {test.n} seeds detect {points(c.detectable)} points or more with {POWER:.0%} power"
+        return f"{numbers}; {test.n} {unit}s would not detect even 100 points with {POWER:.0%} power"
+    return f"{numbers}; {test.n} {unit}s detect {points(c.detectable)} points or more with {POWER:.0%} power"
 
 
 def length_reading(frame: pd.DataFrame) -> str:
