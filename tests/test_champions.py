@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, free_port, run_outside_checkout, snakemake
 
+from seqsuite.report.summary import summary_frame
+from seqsuite.steps.champions import champions
+
 PREDICT = """
 import json
 import mlflow, pandas as pd
@@ -26,6 +29,23 @@ predicted = mlflow.pyfunc.load_model(model).predict(rows if isinstance(rows, lis
 print(json.dumps({"labels": predicted["label"].tolist(), "probability": predicted["probability"].tolist(),
                   "seqsuite": sys.modules["seqsuite"].__file__}))
 """
+
+def test_a_diverged_run_is_never_the_champion_and_a_dataset_whose_runs_all_diverged_has_none(caplog):
+    def run(dataset: str, model: str, seed: int, val: float, test: float, diverged: str | None = None) -> dict:
+        return {"dataset": dataset, "model": model, "seed": seed, "run_id": f"{dataset}-{model}-{seed}",
+                "model_uri": f"models:/m-{dataset}{model}{seed}", "n_params": 10, "train_seconds": 1.0,
+                "labels": ["a", "b"], "history": [], "diverged": diverged,
+                "metrics": {split: {"accuracy": value, "macro_f1": value, "loss": 0.5}
+                            for split, value in (("val", val), ("test", test))}}
+
+    runs = [run("d", "lstm", 0, 0.80, 0.81), run("d", "lstm", 1, 0.99, 0.5, diverged="loss 1e9"),
+            run("d", "lstm", 2, 0.85, 0.83), run("d", "mlp", 0, 0.90, 0.70), run("e", "rnn", 0, 0.5, 0.5, "nan")]
+    summary = summary_frame([r for r in runs if not r["diverged"]])  # as the report writes it
+    chosen = champions(runs, summary)
+    assert [(c["dataset"], c["model"], c["seed"]) for c in chosen] == [("d", "lstm", 2)]
+    assert "over 2 seed(s)" in chosen[0]["description"]
+    assert "e: no model registered: every run diverged" in caplog.text
+
 
 def tracking_uri(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'results' / 'mlflow.db'}"

@@ -15,7 +15,8 @@ REGISTRY = load_registry(REPO / "config" / "datasets.yaml")
 
 
 def test_registry_declares_every_dataset_with_its_source():
-    assert set(REGISTRY) == {"fsdd", "mr", "sst2", "speech_commands", "imdb"}
+    speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+    assert set(REGISTRY) == {"fsdd", "mr", "sst2", "speech_commands", "imdb", *(f"fsdd_speaker_{s}" for s in speakers)}
     assert REGISTRY["mr"].archive_sha256 == "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9"
     assert REGISTRY["fsdd"].url.endswith("v1.0.10.tar.gz") and REGISTRY["fsdd"].keep == ("recordings",)
     assert REGISTRY["sst2"].split["files"]["test"] == "SST-2/dev.tsv"  # GLUE test has no labels
@@ -23,7 +24,7 @@ def test_registry_declares_every_dataset_with_its_source():
 
 
 def test_unknown_dataset_names_it_and_lists_the_known_ones():
-    known = "fsdd, imdb, mr, speech_commands, sst2"
+    known = "fsdd, fsdd_speaker_george, .*, imdb, mr, speech_commands, sst2"
     with pytest.raises(ValueError, match=rf"unknown dataset\(s\) timit; known datasets are {known}"):
         select(REGISTRY, ["mr", "timit"])
 

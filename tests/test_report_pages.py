@@ -226,4 +226,8 @@ def test_held_out_folds_get_one_section_that_compares_the_models_over_the_folds(
         assert f'<td class="model">{model}</td>{cells}<td>{mean_sd(np.mean(per_fold), np.std(per_fold, ddof=1))}</td>' \
             in group
     assert "over 3 held-out folds" in group and "<th>held-out folds</th>" in group
-    assert "<th>bob held out</th>" in group
+    assert "<th>bob held out</th>" in group and "McNemar" not in group  # folds share no test examples
+    ann = [r for r in folds if r["dataset"] == "digits_ann"]
+    scored = make_predictions(rng, n_classes=3)
+    alone = render_report(runs + ann, predictions | {("digits_ann", r["model"], r["seed"]): scored for r in ann}, info)
+    assert set(_sections(alone)) == {*SEEDS, "digits_ann"}  # one fold alone is a dataset

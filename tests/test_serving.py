@@ -12,7 +12,7 @@ import soundfile
 import torch
 from conftest import sentences, write_speech_folders
 
-from seqsuite import serving
+from seqsuite import serving, tracking
 from seqsuite.features.build import build_speech_features, build_text_features
 from seqsuite.features.speech import AudioError, SpeechFeatureConfig
 from seqsuite.features.store import FeatureSet
@@ -40,6 +40,7 @@ def saved_classifier(folder: Path, features: FeatureSet, model_name: str) -> tup
     """A model saved as the training step logs it, loaded back; and its probabilities on the test split's
     features as training computed them."""
     meta = features.meta
+    folder.mkdir(exist_ok=True)
     seed_everything(0)
     inputs = InputSpec(n_outputs=len(meta["labels"]), vocab_size=meta["vocab_size"],
                        sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"], pad_index=meta["pad_index"])
@@ -50,7 +51,7 @@ def saved_classifier(folder: Path, features: FeatureSet, model_name: str) -> tup
     artifacts = serving.write_artifacts(folder / "artifacts", model, settings)
     mlflow.pyfunc.save_model(folder / "model", python_model=serving.Classifier(), artifacts=artifacts,
                              signature=serving.signature(meta["kind"]),
-                             input_example=serving.input_example(features.inputs), code_paths=[serving.CODE_PATH],
+                             input_example=serving.input_example(features.inputs), code_paths=[tracking.CODE_PATH],
                              pip_requirements=serving.requirements())
     expected = class_probabilities(model, model_data(model_name, features)["test"], 4, torch.device("cpu"))
     return mlflow.pyfunc.load_model(str(folder / "model")), expected
@@ -72,6 +73,10 @@ def test_a_text_model_labels_raw_sentences_as_training_saw_them(tmp_path, model_
     np.testing.assert_allclose(probabilities(predicted, labels), expected, rtol=1e-6)
     assert predicted["label"].tolist() == [labels[i] for i in expected.argmax(axis=1)]
     np.testing.assert_allclose(predicted["probability"], expected.max(axis=1), rtol=1e-6)
+    features.inputs["replace"] = {"<br />": " "}  # a dataset's read.replace (IMDB's line breaks) applies too
+    loaded, _ = saved_classifier(tmp_path / "again", features, model_name)
+    np.testing.assert_allclose(loaded.predict(["superb<br />film"])["probability"],
+                               loaded.predict(["superb film"])["probability"])
     with pytest.raises(Exception, match="not a string"):
         loaded.predict(pd.DataFrame({"text": ["fine", None]}))
 
@@ -102,6 +107,8 @@ def test_a_speech_model_names_bad_input_and_the_fix(tmp_path):
     with pytest.raises(AudioError, match="input row 0 holds 1 non-finite samples"):
         loaded.predict(pd.DataFrame({"samples": [np.append(np.zeros(3999, np.float32), np.nan)],
                                      "sample_rate": [8000]}))
+    with pytest.raises(AudioError, match=r"input row 0 has samples up to 2000, outside \[-1, 1\]"):
+        loaded.predict(pd.DataFrame({"samples": [np.full(4000, 2000.0)], "sample_rate": [8000]}))
     with pytest.raises(ValueError, match="takes a DataFrame with a 'path' column"):
         loaded.predict(["a.wav"])  # the signature turns a list into a DataFrame without the columns
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, fill, run_outside_checkout, small_disk
 from mlflow.entities import LoggedModelStatus
 
-from seqsuite import server, serving, tracking
+from seqsuite import server, tracking
 from seqsuite.files import DiskFullError
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
@@ -54,7 +54,7 @@ def test_finished_run_has_params_tags_curves_results_dataset_and_model(tracking_
         logger.log_dataset("toy", "https://example.org/toy.tar.gz", "ab" * 32)
         logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
         model.eval()
-        logger.log_model(model, np.array([[3, 4, 5, 0]]), [serving.CODE_PATH])
+        logger.log_model(model, np.array([[3, 4, 5, 0]]))
     run_id = logger.run_id
     run = client(tracking_store).get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "lstm-seed0"
@@ -91,7 +91,7 @@ def test_a_model_cut_short_by_a_full_disk_leaves_no_artifacts_and_is_named(track
         with pytest.raises(DiskFullError, match=rf"disk is full: {disk}/.*/models/m-\w+/artifacts was not written"):
             with tracking.training_run(tracking_store[0], str(disk), experiment, "lstm-seed0", {}, {}) as logger:
                 logger.log_png("curve.png", b"\x89PNG\r\n\x1a\nfake")
-                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32), [serving.CODE_PATH])
+                logger.log_model(model, np.zeros((1, 5, 8), dtype=np.float32))
         assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
         logged = client(tracking_store).search_logged_models(experiment_ids=[logger.experiment_id])
         assert [m.status for m in logged] == [LoggedModelStatus.FAILED]

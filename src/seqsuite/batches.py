@@ -66,6 +66,15 @@ class TabularData:
         return (torch.from_numpy(self.matrix[index].toarray()),), self.labels[index]
 
 
+def model_batches(tabular: bool, sequences: list[np.ndarray], rows: sparse.csr_matrix, labels: torch.Tensor,
+                  pad_value: float) -> SequenceData | TabularData:
+    """A split as a model reads it: its rows for the MLP (tabular), its sequences, padded per batch, for the
+    recurrent models. Training and a logged model's predictions both call this."""
+    if tabular:
+        return TabularData(rows, labels)
+    return SequenceData([torch.from_numpy(x) for x in sequences], labels, pad_value=pad_value)
+
+
 @dataclass
 class TensorData:
     """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets."""

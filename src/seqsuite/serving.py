@@ -5,7 +5,6 @@ requirements, so `mlflow.pyfunc.load_model` and `mlflow models serve` use it whe
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -19,16 +18,15 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import Array, ColSpec, DataType, Schema
 from torch import nn
 
-import seqsuite
-from seqsuite.batches import SequenceData, TabularData
+from seqsuite.batches import model_batches
 from seqsuite.checkpoint import save_torch
 from seqsuite.features import speech, text
 from seqsuite.models import model_entry
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
+from seqsuite.tracking import pinned
 from seqsuite.training import class_probabilities
 
 ARTIFACTS = {"settings": "settings.json", "weights": "weights.pt"}
-CODE_PATH = str(Path(seqsuite.__file__).parent)  # the package, shipped with every model
 # what the logged model's code imports, at the versions it was trained with
 REQUIREMENTS = ("torch", "torchaudio", "numpy", "pandas", "scipy", "scikit-learn", "soundfile")
 SPEECH_INPUT = "a speech model takes a DataFrame with a 'path' column (WAV files) or 'samples' and 'sample_rate'"
@@ -39,6 +37,7 @@ class TextInputs:
 
     def __init__(self, state: dict[str, Any]) -> None:
         self.index = {word: i for i, word in enumerate(state["vocab"])}
+        self.replacements: dict[str, str] = state.get("replace", {})
         self.max_tokens = state["max_tokens"]
         self.vectorizer = text.restore_tfidf(state["tfidf"])
 
@@ -50,7 +49,8 @@ class TextInputs:
         for row, value in enumerate(texts):
             if not isinstance(value, str):
                 raise ValueError(f"input row {row} is {value!r}, not a string: a text model takes strings")
-        return text.text_features(texts, self.index, self.max_tokens, self.vectorizer)
+        cleaned = [text.replaced(value, self.replacements) for value in texts]
+        return text.text_features(cleaned, self.index, self.max_tokens, self.vectorizer)
 
 
 class SpeechInputs:
@@ -62,9 +62,9 @@ class SpeechInputs:
         self.mean, self.std = (np.asarray(state[key], dtype=np.float32) for key in ("mean", "std"))
 
     def features(self, model_input: Any) -> tuple[list[np.ndarray], Any]:
-        """Sequences and tabular rows of a DataFrame with a 'path' or 'samples' and 'sample_rate' per row (a list
-        of paths works too)."""
-        rows = pd.DataFrame({"path": model_input}) if isinstance(model_input, list | tuple) else model_input
+        """Sequences and tabular rows of a DataFrame with a 'path', or 'samples' and 'sample_rate', in every row
+        (MLflow's schema check refuses a table that mixes the two)."""
+        rows = model_input
         if not isinstance(rows, pd.DataFrame) or rows.empty or not ({"path"} <= set(rows) or
                                                                      {"samples", "sample_rate"} <= set(rows)):
             raise ValueError(f"{SPEECH_INPUT}; got {type(model_input).__name__} {model_input!r:.200}")
@@ -79,6 +79,9 @@ class SpeechInputs:
             raise ValueError(f"input row {number} has neither a path nor samples with a sample_rate: {SPEECH_INPUT}")
         source = f"input row {number}"
         samples = speech.checked_samples(np.asarray(row["samples"]), source, fix)
+        if samples.size and np.abs(samples).max() > 1:  # integer PCM: frames of a different scale than training's
+            raise speech.AudioError(f"{source} has samples up to {np.abs(samples).max():g}, outside [-1, 1]: give "
+                                    "floats in [-1, 1], as soundfile reads them (16-bit PCM: divide by 32768)")
         return speech.checked_frames(samples, int(row["sample_rate"]), self.config, self.transform, source, fix)
 
 
@@ -102,8 +105,7 @@ class Classifier(mlflow.pyfunc.PythonModel):
         makes every input a DataFrame (a DataFrame hint is one MLflow infers nothing from)."""
         sequences, tabular = self.inputs.features(model_input)
         unlabelled = torch.zeros(len(sequences), dtype=torch.long)
-        data = TabularData(tabular, unlabelled) if self.tabular else \
-            SequenceData([torch.from_numpy(s) for s in sequences], unlabelled, pad_value=self.pad_index)
+        data = model_batches(self.tabular, sequences, tabular, unlabelled, self.pad_index)
         probabilities = class_probabilities(self.model, data, self.batch_size, torch.device("cpu"))
         best = probabilities.argmax(axis=1)
         return pd.DataFrame({
@@ -146,6 +148,5 @@ def input_example(inputs: dict[str, Any]) -> Any:
 
 
 def requirements() -> list[str]:
-    """The installed versions of what the model's code imports (distribution versions: torch 2.14.1, not
-    2.14.1+cu130, which PyPI does not have)."""
-    return [f"{name}=={importlib.metadata.version(name)}" for name in REQUIREMENTS]
+    """What the model's code imports, at the installed versions."""
+    return pinned(*REQUIREMENTS)

@@ -36,9 +36,17 @@ SERVER_WAIT_SECONDS = 120.0  # default of config's mlflow.server_wait_s
 # CPU, memory, disk and network (GPU with nvidia-ml-py) of every training run, as MLflow's system/ metrics; MLflow's
 # own period, which keeps the extra writes to a shared SQLite store few
 SYSTEM_METRICS_SECONDS = 10.0
-# the installed distribution's version (2.14.1), not torch.__version__ (2.14.1+cu130): PyPI has no such release,
-# and MLflow warned in every job that the environment did not match it
-MODEL_REQUIREMENTS = [f"torch=={importlib.metadata.version('torch')}"]
+# seqsuite itself, shipped with every logged model (code_paths): their pickles name its classes
+CODE_PATH = str(Path(__file__).parent)
+
+
+def pinned(*distributions: str) -> list[str]:
+    """Requirements at the installed distributions' versions: torch 2.14.1, not torch.__version__ 2.14.1+cu130,
+    which PyPI does not have (MLflow warned in every job that the environment did not match it)."""
+    return [f"{name}=={importlib.metadata.version(name)}" for name in distributions]
+
+
+MODEL_REQUIREMENTS = pinned("torch")
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -159,20 +167,20 @@ class RunLogger:
             path.write_bytes(png)
             self.log_file(path, "plots")
 
-    def log_model(self, model: Any, input_example: np.ndarray, code_paths: list[str]) -> str:
+    def log_model(self, model: Any, input_example: np.ndarray) -> str:
         """A torch model with the code its pickle needs and a signature inferred from one input example; MLflow
         marks it FAILED if that fails. Returns its models:/ URI."""
         with _whole_or_removed(self._unfinished_model_uri):
             return _retry(mlflow.pytorch.log_model, model, name="model", input_example=input_example,
-                          code_paths=code_paths, pip_requirements=MODEL_REQUIREMENTS,
+                          code_paths=[CODE_PATH], pip_requirements=MODEL_REQUIREMENTS,
                           serialization_format="pickle").model_uri
 
     def log_pyfunc(self, python_model: Any, artifacts: dict[str, str], signature: Any, input_example: Any,
-                   code_paths: list[str], requirements: list[str]) -> str:
+                   requirements: list[str]) -> str:
         """A python_model (seqsuite.serving.Classifier) with its artifacts and code. Returns its models:/ URI."""
         with _whole_or_removed(self._unfinished_model_uri):
             return _retry(mlflow.pyfunc.log_model, name="model", python_model=python_model, artifacts=artifacts,
-                          signature=signature, input_example=input_example, code_paths=code_paths,
+                          signature=signature, input_example=input_example, code_paths=[CODE_PATH],
                           pip_requirements=requirements).model_uri
 
     def _unfinished_model_uri(self) -> str | None:

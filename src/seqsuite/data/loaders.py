@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from seqsuite.data import SPLITS
 from seqsuite.data.registry import SPLIT_METHODS, DatasetSpec
+from seqsuite.features.text import replaced
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,8 @@ def load_examples(spec: DatasetSpec, root: Path, split_seed: int) -> pd.DataFram
         raise ValueError(f"dataset {spec.name!r}: no examples found under {root}; check its 'read' settings")
     if "split" not in frame:
         frame["split"] = _split(spec, frame, root, split_seed)
-    if spec.kind == "text":
-        for old, new in spec.read.get("replace", {}).items():  # e.g. IMDB's "<br />" line breaks
-            frame["item"] = frame["item"].str.replace(old, new, regex=False)
+    if spec.kind == "text" and spec.read.get("replace"):  # e.g. IMDB's "<br />" line breaks
+        frame["item"] = frame["item"].map(lambda item: replaced(item, spec.read["replace"]))
     frame["label"] = frame["label"].astype(str)
     return frame.reset_index(drop=True)
 

@@ -16,6 +16,14 @@ PAD_INDEX, UNK_INDEX = 0, 1
 _TOKEN = re.compile(r"[\w']+|[^\w\s]")
 
 
+def replaced(text: str, replacements: dict[str, str]) -> str:
+    """text with each key of replacements replaced by its value, in order: a dataset's read.replace (IMDB's
+    "<br />"), applied when it is read and again by its logged model to the texts it is given."""
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased words (apostrophes kept) and single punctuation marks."""
     return _TOKEN.findall(text.lower())

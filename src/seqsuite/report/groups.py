@@ -32,12 +32,13 @@ class GroupSection:
 
 
 def group_folds(dataset_info: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Return group -> {dataset: what it holds out}, for the datasets that are folds, in held-out order."""
+    """Return group -> {dataset: what it holds out}, in held-out order, for the groups with two folds or more in
+    the run (one fold alone is shown as a dataset)."""
     groups: dict[str, dict[str, str]] = {}
     for dataset, info in sorted(dataset_info.items(), key=lambda item: str(item[1].get("held_out"))):
         if info.get("group"):
             groups.setdefault(str(info["group"]), {})[dataset] = str(info["held_out"])
-    return groups
+    return {group: folds for group, folds in groups.items() if len(folds) > 1}
 
 
 def fold_summary(summary: pd.DataFrame, folds: dict[str, str], group: str) -> pd.DataFrame:
@@ -78,6 +79,6 @@ def group_section(group: str, folds: dict[str, str], summary: pd.DataFrame, n_te
     return GroupSection(
         anchor=anchor, name=group, description=description, folds=fold_table(frame, group, folds),
         models=models_table(model_table(frame, group, n_test), {}, best, FOLD_UNIT),
-        pairs=pairs_table(comparisons, FOLD_UNIT) if len(models) > 1 else None,
+        pairs=pairs_table(comparisons, FOLD_UNIT, mcnemar=False) if len(models) > 1 else None,
         finding=finding(frame, group, comparisons, FOLD_UNIT),
     )

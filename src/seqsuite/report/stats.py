@@ -73,8 +73,11 @@ def accuracy_interval(values: Sequence[float], n_examples: int,
     """Return a t-interval over seeds of accuracies (fractions of n_examples) that stays inside [0, 1]: computed on
     the logit scale and mapped back, each accuracy first moved half an example away from 0 and 1 (where the logit
     is infinite). (NaN, NaN) with fewer than two values."""
+    values = np.asarray(values, dtype="float64")
+    if len(values) > 1 and np.ptp(values) <= TOLERANCE:  # no spread: the interval is the value, 0 and 1 included
+        return float(values[0]), float(values[0])
     half_example = 0.5 / n_examples
-    clipped = np.clip(np.asarray(values, dtype="float64"), half_example, 1 - half_example)
+    clipped = np.clip(values, half_example, 1 - half_example)
     low, high = t_interval(np.log(clipped / (1 - clipped)), confidence)
     return (math.nan, math.nan) if math.isnan(low) else (float(special.expit(low)), float(special.expit(high)))
 
@@ -170,8 +173,9 @@ def compare_models(
         p_raw = next(iter(mcnemar.values())) if test.n == 1 else test.p
         pairs.append((first, second, test, mcnemar, p_raw))
     adjusted = holm([pair[-1] for pair in pairs])
+    tested = max(1, sum(not math.isnan(pair[-1]) for pair in pairs))  # the pairs Holm counts
     return [Comparison(*pair, p_holm=float(p), detectable=detectable_difference(pair[2].sd, pair[2].n,
-                                                                                 ALPHA / len(pairs)))
+                                                                                 ALPHA / tested))
             for pair, p in zip(pairs, adjusted, strict=True)]
 
 

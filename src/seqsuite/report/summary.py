@@ -187,7 +187,7 @@ def best_run(runs: list[dict[str, Any]], dataset: str, model: str) -> dict[str, 
     matching = [r for r in runs if str(r["dataset"]) == dataset and str(r["model"]) == model]
     if not matching:
         raise ValueError(f"no runs for dataset {dataset!r} and model {model!r}")
-    return max(matching, key=lambda r: (_number(r["metrics"]["val"]["accuracy"]), -int(r["seed"])))
+    return max(matching, key=lambda r: (_nan_lowest(_number(r["metrics"]["val"]["accuracy"])), -int(r["seed"])))
 
 
 def percent(fraction: float) -> str:
@@ -263,6 +263,11 @@ def join_phrases(phrases: list[str], last: str = " and ") -> str:
 def _number(value: Any) -> float:
     """Return a value as float, with None as NaN."""
     return math.nan if value is None else float(value)
+
+
+def _nan_lowest(value: float) -> float:
+    """Return a number to rank by, NaN below every other."""
+    return -math.inf if math.isnan(value) else value
 
 
 def _missing(value: float) -> bool:

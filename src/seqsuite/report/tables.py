@@ -33,17 +33,20 @@ def models_table(table: pd.DataFrame, runs: dict[str, tuple[Line, ...]], best: s
     return Table((Row(head),), tuple(rows))
 
 
-def pairs_table(comparisons: list[Comparison], unit: str = "seed") -> Table:
-    """Return the pairwise table: difference with 95% CI, paired-t p, Holm p, McNemar p per seed, verdict."""
-    head = (cell("pair (first − second)", "left"), *(cell(name.format(unit=unit)) for name in PAIR_HEADER),
+def pairs_table(comparisons: list[Comparison], unit: str = "seed", mcnemar: bool = True) -> Table:
+    """Return the pairwise table: difference with 95% CI, paired-t p, Holm p, McNemar p per seed (where the units
+    share their test examples: not for held-out folds), verdict."""
+    shown = PAIR_HEADER if mcnemar else PAIR_HEADER[:-1]
+    head = (cell("pair (first − second)", "left"), *(cell(name.format(unit=unit)) for name in shown),
             cell("verdict", "left"))
     rows = []
     for c in comparisons:
-        mcnemar = tuple(Line(f"{unit} {seed}: {format_p(p)}") for seed, p in c.mcnemar.items()) or (Line(DASH),)
+        per_unit = tuple(Line(f"{unit} {seed}: {format_p(p)}") for seed, p in c.mcnemar.items()) or (Line(DASH),)
         paired = format_p(c.test.p) + (f" (every {unit} gave the same difference)" if c.test.zero_variance else "")
         rows.append(Row((
             cell(f"{c.first} − {c.second}", "pair"), cell(c.test.n), cell(signed_points(c.test.mean)),
-            cell(interval(c.test.low, c.test.high)), cell(paired), cell(format_p(c.p_holm)), Cell(mcnemar),
+            cell(interval(c.test.low, c.test.high)), cell(paired), cell(format_p(c.p_holm)),
+            *((Cell(per_unit),) if mcnemar else ()),
             cell(verdict(c) + (f"; rests on one {unit}" if c.test.n == 1 else ""),
                  "verdict significant" if c.winner else "verdict"),
         )))

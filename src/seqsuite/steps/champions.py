@@ -31,13 +31,24 @@ def champion(runs: list[dict[str, Any]], summary: pd.DataFrame, dataset: str) ->
                            f"{run['metrics']['test']['accuracy']:.4f})"}
 
 
+def champions(runs: list[dict[str, Any]], summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every dataset's champion. Diverged runs, which the report leaves out, are not candidates; a dataset whose
+    runs all diverged has none, and a warning says so."""
+    usable = [run for run in runs if not run.get("diverged")]
+    chosen = []
+    for dataset in sorted({str(run["dataset"]) for run in runs}):
+        if any(str(run["dataset"]) == dataset for run in usable):
+            chosen.append(champion(usable, summary, dataset))
+        else:
+            log.warning("%s: no model registered: every run diverged (the report names them)", dataset)
+    return chosen
+
+
 def register_champions(metrics: list[str], summary: Path, out: Path, settings: dict[str, Any]) -> None:
     """Register every dataset's champion (config's mlflow settings) and list them in out (JSON)."""
     runs = [json.loads(Path(path).read_text()) for path in metrics]
-    table = pd.read_csv(summary)
     registered = []
-    for dataset in sorted({str(r["dataset"]) for r in runs}):
-        chosen = champion(runs, table, dataset)
+    for chosen in champions(runs, pd.read_csv(summary)):
         version = tracking.register_champion(settings["tracking_uri"], chosen["name"], chosen["model_uri"],
                                              chosen["description"], settings["server_wait_s"])
         uri = f"models:/{chosen['name']}@{tracking.CHAMPION}"

@@ -36,7 +36,9 @@ def build_features(spec: DatasetSpec, dataset_dir: Path, settings: dict[str, Any
     check_splits(spec.name, frame, spec.split)
     if spec.kind == "speech":
         return build_speech_features(frame, dataset_dir, SpeechFeatureConfig(**settings))
-    return build_text_features(frame, **settings)
+    features = build_text_features(frame, **settings)
+    features.inputs["replace"] = spec.read.get("replace", {})  # so that its logged models clean texts as it was
+    return features
 
 
 def extract(entry: dict[str, Any], dataset_dir: Path, provenance: Path, out_dir: Path, settings: dict[str, Any],

@@ -19,7 +19,6 @@ from seqsuite.longdep.tasks import TASKS, generate
 from seqsuite.models import LSTM_MODELS, MODELS
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget
-from seqsuite.serving import CODE_PATH
 from seqsuite.steps.runner import Conclusion, execute
 from seqsuite.tracking import RunLogger
 from seqsuite.training import FitResult, Objective, OptimConfig, seed_everything
@@ -105,7 +104,7 @@ class LabRun:
 
     def log_model(self, logger: RunLogger) -> str:
         """The torch model with seqsuite's code, its signature from one test sequence (a batch of one)."""
-        return logger.log_model(self.model, self.probe.x[:1].numpy(), [CODE_PATH])
+        return logger.log_model(self.model, self.probe.x[:1].numpy())
 
 
 def train_lab_run(data_path: Path, task: str, length: int, model_name: str, seed: int, settings: dict[str, Any],

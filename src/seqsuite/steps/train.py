@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from seqsuite import serving
-from seqsuite.batches import SequenceData, TabularData
+from seqsuite.batches import SequenceData, TabularData, model_batches
 from seqsuite.config import from_config
 from seqsuite.data import SPLITS
 from seqsuite.features.store import FeatureSet, load_features
@@ -35,17 +35,10 @@ from seqsuite.training import (
 
 def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData | TabularData]:
     """Each split as the model reads it: sparse rows for the MLP, sequences for the recurrent models."""
-    data: dict[str, SequenceData | TabularData] = {}
     tabular = model_entry(model_name).layer is None
-    for s in SPLITS:
-        split = features.splits[s]
-        labels = torch.from_numpy(split.labels)
-        if tabular:
-            data[s] = TabularData(split.tabular, labels)
-        else:
-            data[s] = SequenceData([torch.from_numpy(x) for x in split.sequences], labels,
-                                   pad_value=features.meta["pad_index"])
-    return data
+    return {s: model_batches(tabular, features.splits[s].sequences, features.splits[s].tabular,
+                             torch.from_numpy(features.splits[s].labels), features.meta["pad_index"])
+            for s in SPLITS}
 
 
 DIVERGED_FACTOR = 2.0
@@ -151,8 +144,7 @@ class DatasetRun:
         with tempfile.TemporaryDirectory() as folder:
             artifacts = serving.write_artifacts(Path(folder), self.model, settings)
             return logger.log_pyfunc(serving.Classifier(), artifacts, serving.signature(self.features.meta["kind"]),
-                                     serving.input_example(self.features.inputs), [serving.CODE_PATH],
-                                     serving.requirements())
+                                     serving.input_example(self.features.inputs), serving.requirements())
 
 def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any], outputs: dict[str, str],
           device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path) -> None:
