@@ -70,7 +70,7 @@ def test_command_line_strings_get_the_types_the_schema_expects():
     [
         (["epochz=3"], ["epochz"]),
         (["models=[transformer]"], ["transformer", str(list(CHOICES))[1:-1]]),
-        (["datasets=[timit]"], ["timit", "known datasets are fsdd, imdb, mr, speech_commands, sst2"]),
+        (["datasets=[timit]"], ["timit", "known datasets are fsdd, fsdd_speaker_george, ", "speech_commands, sst2"]),
     ],
 )
 def test_snakemake_fails_at_once_naming_the_bad_setting(override, expected, tmp_path):
