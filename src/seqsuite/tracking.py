@@ -90,11 +90,19 @@ def _store_lock(uri: str) -> Iterator[None]:
 SAME_RUN_TAGS = ("seqsuite.fingerprint", "seqsuite.workdir")
 
 
-def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = SERVER_WAIT_SECONDS) -> str:
-    """Connect to the tracking store (creating its tables once) and get or create an experiment."""
+def _connect(uri: str, server_wait_s: float) -> None:
+    """Point MLflow at the store; a tracking server gets client retries bounded by server_wait_s and must answer
+    before the first call."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(uri)
     if _sqlite_path(uri) is None:
+        os.environ.update(http_retry_settings(server_wait_s))
         wait_for_server(uri, server_wait_s)
+
+
+def experiment_id(uri: str, artifact_root: str, name: str, server_wait_s: float = SERVER_WAIT_SECONDS) -> str:
+    """Connect to the tracking store (creating its tables once) and get or create an experiment."""
+    _connect(uri, server_wait_s)
     with _store_lock(uri):
         client = mlflow.MlflowClient(uri)
         experiment = client.get_experiment_by_name(name)
@@ -221,9 +229,6 @@ def training_run(
 ) -> Iterator[RunLogger]:
     """An MLflow run that ends FINISHED; KILLED when a signal or an interruption ends the block, FAILED when
     anything else raises. With run_id, the run of an interrupted attempt continues."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    if not _sqlite_path(uri):
-        os.environ.update(http_retry_settings(server_wait_s))
     exp_id = experiment_id(uri, artifact_root, experiment, server_wait_s)
     mlflow.set_system_metrics_sampling_interval(SYSTEM_METRICS_SECONDS)
     if run_id:
@@ -255,11 +260,7 @@ def register_champion(uri: str, name: str, model_uri: str, description: str,
                       server_wait_s: float = SERVER_WAIT_SECONDS) -> int:
     """Register a logged model as a version of name, with the alias CHAMPION and a description; a version made
     from the same model already is reused, so rerunning registers nothing new. Returns the version number."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    mlflow.set_tracking_uri(uri)
-    if _sqlite_path(uri) is None:
-        os.environ.update(http_retry_settings(server_wait_s))
-        wait_for_server(uri, server_wait_s)
+    _connect(uri, server_wait_s)
     client = mlflow.MlflowClient(uri)
     with _store_lock(uri):
         made = [v for v in _retry(client.search_model_versions, f"name = '{name}'") if v.source == model_uri]

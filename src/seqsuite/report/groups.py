@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-from seqsuite.models import ordered_models
 from seqsuite.report.html import Row, Table, cell
 from seqsuite.report.stats import compare_models
 from seqsuite.report.summary import COLUMNS, best_model, finding, mean_sd, model_table, percent, seed_accuracy
@@ -69,7 +68,6 @@ def group_section(group: str, folds: dict[str, str], summary: pd.DataFrame, n_te
     frame = fold_summary(summary, folds, group)
     comparisons = compare_models(seed_accuracy(frame, group), {})
     best = best_model(frame, group)
-    models = ordered_models(frame["model"].unique())
     description = (
         f"{len(folds)} datasets, each holding out one of {', '.join(folds.values())} for its test split and "
         f"training on the others ({', '.join(folds)}). A model's number on a fold is its mean test accuracy over "
@@ -79,6 +77,6 @@ def group_section(group: str, folds: dict[str, str], summary: pd.DataFrame, n_te
     return GroupSection(
         anchor=anchor, name=group, description=description, folds=fold_table(frame, group, folds),
         models=models_table(model_table(frame, group, n_test), {}, best, FOLD_UNIT),
-        pairs=pairs_table(comparisons, FOLD_UNIT, mcnemar=False) if len(models) > 1 else None,
+        pairs=pairs_table(comparisons, FOLD_UNIT, mcnemar=False) if comparisons else None,
         finding=finding(frame, group, comparisons, FOLD_UNIT),
     )
