@@ -25,6 +25,7 @@ from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
 from seqsuite.server import cluster_store_warning
+from seqsuite.tuning import draw_trials, space_problems
 
 SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
 config.update(typed_by_schema(config, SCHEMA))
@@ -32,6 +33,8 @@ if problems := config_problems(config, SCHEMA):
     raise ValueError("invalid config:\n  " + "\n  ".join(problems) + "\nconfig/README.md explains every key")
 validate(config, schema="../schemas/config.schema.yaml")  # and fills in the schema's defaults
 check_lab(config["longdep"])
+if problems := space_problems(config["tune"]["space"], config["training"], config["models"]):
+    raise ValueError("invalid config:\n  " + "\n  ".join(problems))
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
 # the environment (sbatch exports it too), so a job that parses this file again keeps the same id.
@@ -64,6 +67,8 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
     task="|".join(TASKS),
+    model="|".join(CHOICES),
+    trial=r"\d+",
     T=r"\d+",
 
 
@@ -122,7 +127,29 @@ def lab_summary_path(name):
     return f"results/longdep/{LAB_SUMMARY_FILES[name]}"
 
 
-REPORT_FILES = {"index": "index.html", "summary": "summary.csv", "lab": "longdep.html", "champions": "champions.json"}
+def search_path(name, model="{model}", dataset="{dataset}"):
+    """A search's ids and drawn trials (name "search") or its choice (name "chosen")."""
+    return f"results/tune/{dataset}/{model}/{dict(search='search.json', chosen='best.json')[name]}"
+
+
+def trial_path(model="{model}", dataset="{dataset}", trial="{trial}"):
+    """One trial's metrics.json."""
+    return f"results/tune/{dataset}/{model}/trial{trial}/metrics.json"
+
+
+def tuned_run_path(name, model, dataset="{dataset}", seed="{seed}"):
+    """One output (a RUN_FILES key) of a run with a model's tuned settings."""
+    return f"results/tune/models/{model}/{dataset}/seed{seed}/{RUN_FILES[name]}"
+
+
+REPORT_FILES = {
+    "index": "index.html",
+    "summary": "summary.csv",
+    "lab": "longdep.html",
+    "champions": "champions.json",
+    "tuning": "tuning.html",
+    "tuned_summary": "tuned_summary.csv",
+}
 
 
 def report_path(name):
@@ -191,6 +218,36 @@ def all_run_paths(name, datasets=None):
 def registered_datasets():
     """The datasets whose best model is registered: not the folds of a held-out study, made to be compared."""
     return [dataset for dataset in config["datasets"] if DATASETS[dataset].group is None]
+
+
+def search_trials(wildcards):
+    """The settings of every trial of a model's search on a dataset, drawn from tune.space (seqsuite.tuning)."""
+    kind, tune = DATASETS[wildcards.dataset].kind, config["tune"]
+    return draw_trials(
+        tune["space"][kind][wildcards.model],
+        config["training"][kind][wildcards.model],
+        tune["draw_seed"],
+        f"{wildcards.dataset}/{wildcards.model}",
+        tune["trials"],
+    )
+
+
+def search_trial_paths(wildcards):
+    """Every trial's metrics.json of a model's search on a dataset."""
+    return [trial_path(wildcards.model, wildcards.dataset, trial) for trial in range(config["tune"]["trials"])]
+
+
+def tuned_run_outputs(model):
+    """What one run with a model's tuned settings writes, with its wildcards."""
+    return {name: tuned_run_path(name, model) for name in RUN_FILES}
+
+
+def all_tuned_run_paths(name):
+    """One output (a RUN_FILES key) of every tuned run: each compared dataset, model and tune seed."""
+    return [
+        tuned_run_path(name, model, dataset, seed)
+        for model, dataset, seed in itertools.product(config["models"], registered_datasets(), config["tune"]["seeds"])
+    ]
 
 
 def lab_run_files(model):

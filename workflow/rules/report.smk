@@ -43,3 +43,6 @@ localrules:
     write_report,
     register_models,
     write_lab_report,
+    open_search,
+    close_search,
+    write_tuning_report,

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from seqsuite.report.html import write_page
-from seqsuite.report.pages import MLFLOW_UI, render_report
+from seqsuite.report.pages import MLFLOW_UI, PredictionKey, render_report
 from seqsuite.report.summary import missing_keys, run_key, summary_frame
 
 PREDICTION_COLUMNS = ("index", "target", "prediction", "length")
@@ -37,15 +37,10 @@ def read_predictions(path: Path) -> pd.DataFrame:
     return frame
 
 
-def write_report(
-    metrics_paths: list[Path],
-    predictions_paths: list[Path],
-    dataset_info: dict[str, dict[str, Any]],
-    html_path: Path,
-    summary_path: Path,
-    mlflow_ui: str = MLFLOW_UI,
-) -> None:
-    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position."""
+def read_runs(metrics_paths: list[Path], predictions_paths: list[Path]
+              ) -> tuple[list[dict[str, Any]], dict[PredictionKey, pd.DataFrame], list[dict[str, Any]]]:
+    """The runs that did not diverge, every run's predictions by (dataset, model, seed), and the diverged runs;
+    predictions pair with metrics by position."""
     if not metrics_paths:
         raise ValueError("no metrics.json files given; the report needs at least one run")
     if len(predictions_paths) != len(metrics_paths):
@@ -65,8 +60,26 @@ def write_report(
     if not runs:
         raise ValueError(f"every run diverged ({', '.join(run_key(run) for run in diverged)}); lower lr or set "
                          "clip_norm for these models (see their job logs)")
+    return runs, predictions, diverged
+
+
+def write_report(
+    metrics_paths: list[Path],
+    predictions_paths: list[Path],
+    dataset_info: dict[str, dict[str, Any]],
+    html_path: Path,
+    summary_path: Path,
+    mlflow_ui: str = MLFLOW_UI,
+) -> None:
+    """Write summary.csv and index.html (run ids linked to mlflow_ui); predictions pair with metrics by position."""
+    runs, predictions, diverged = read_runs(metrics_paths, predictions_paths)
     page = render_report(runs, predictions, dataset_info, mlflow_ui, diverged)
+    write_summary(runs, summary_path)
+    write_page(page, Path(html_path))
+
+
+def write_summary(runs: list[dict[str, Any]], summary_path: Path) -> None:
+    """Write the long-form summary table of runs, creating its folder."""
     summary_path = Path(summary_path)
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_frame(runs).to_csv(summary_path, index=False)
-    write_page(page, Path(html_path))

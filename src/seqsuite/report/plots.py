@@ -1,4 +1,5 @@
-"""Figures as PNG bytes: learning curves with bands over seeds, accuracy by input length, a confusion matrix.
+"""Figures as PNG bytes: learning curves with bands over seeds, accuracy by input length, a confusion matrix, the
+expected best validation accuracy against the number of hyperparameter trials.
 
 Figures are built with matplotlib's object API on the Agg canvas, never through pyplot,
 so no global figure state is kept and nothing needs closing.
@@ -43,6 +44,21 @@ def learning_curves_png(runs: list[dict[str, Any]], dataset: str) -> bytes:
     for axes in (accuracy_axes, loss_axes):
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     accuracy_axes.legend(title="mean over seeds, band min–max", fontsize="small")
+    return png_bytes(figure)
+
+
+def expected_best_png(curves: dict[str, list[tuple[int, float, float]]], title: str) -> bytes:
+    """Plot each model's expected best validation accuracy against the number of trials, with a ±1 sd band."""
+    figure = Figure(figsize=(6, 3.8), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, model in enumerate(ordered_models(curves)):
+        colour = COLOURS[index % len(COLOURS)]
+        n, mean, sd = (np.array(column, dtype=float) for column in zip(*curves[model], strict=True))
+        axes.plot(n, mean, color=colour, marker="o", markersize=3, label=model)
+        axes.fill_between(n, mean - sd, mean + sd, color=colour, alpha=0.15, linewidth=0)
+    _label(axes, plain(title), "hyperparameter trials", "expected best validation accuracy")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(title="band ±1 sd", fontsize="small")
     return png_bytes(figure)
 
 

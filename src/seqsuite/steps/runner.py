@@ -65,7 +65,7 @@ class RunPlan(Protocol):
 
     def conclude(self, fitted: FitResult) -> Conclusion: ...
 
-    def log_model(self, logger: tracking.RunLogger) -> str: ...  # the logged model's models:/ URI
+    def log_model(self, logger: tracking.RunLogger) -> str | None: ...  # the logged model's models:/ URI, if any
 
 
 def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None,
@@ -129,7 +129,8 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
             for name, frame in conclusion.tables.items():
                 with atomic_path(outputs[name]) as partial:
                     frame.to_csv(partial, index=False)
-            save_torch(plan.model.state_dict(), outputs["checkpoint"])
+            if "checkpoint" in outputs:
+                save_torch(plan.model.state_dict(), outputs["checkpoint"])
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id,
                   "model_uri": model_uri,
                   "job_seconds": clock.rounded()}

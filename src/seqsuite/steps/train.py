@@ -44,6 +44,11 @@ def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData 
 DIVERGED_FACTOR = 2.0
 
 
+def tuning_experiment(dataset: str) -> str:
+    """The MLflow experiment of a dataset's searches (a parent run per model, its trials as children) and tuned runs."""
+    return f"{dataset}-tuning"
+
+
 def divergence(train_loss: float, train_labels: np.ndarray) -> str | None:
     """Why a run counts as diverged, or None: its training loss at the kept epoch is above DIVERGED_FACTOR times
     the loss of always predicting the training labels' frequencies (their entropy), so it learned nothing."""
@@ -63,17 +68,22 @@ class DatasetRun:
     objective = Objective()
 
     def __init__(self, features: FeatureSet, model_name: str, seed: int, hyperparameters: dict[str, Any],
-                 device: torch.device) -> None:
+                 device: torch.device, stage: str | None = None) -> None:
+        """stage: None for a run with the config's settings, else what the run is to a search ("tuned", "trial3"),
+        which puts it in the dataset's tuning experiment."""
         meta = features.meta
         self.features, self.model_name, self.seed, self.device = features, model_name, seed, device
         self.dataset, self.hyperparameters = meta["dataset"], hyperparameters
-        self.title = f"{model_name} on {self.dataset}, seed {seed}"
-        self.config_hint = f"training.{meta['kind']}.{model_name} in your config file"
-        self.experiment, self.run_name = self.dataset, f"{model_name}-seed{seed}"
+        self.title = f"{model_name} on {self.dataset}, seed {seed}" + (f" ({stage})" if stage else "")
+        self.config_hint = (f"training.{meta['kind']}.{model_name} in your config file" if stage is None else
+                            f"tune.space.{meta['kind']}.{model_name} in your config file")
+        self.experiment = self.dataset if stage is None else tuning_experiment(self.dataset)
+        self.run_name = f"{model_name}-seed{seed}" if stage is None else f"{model_name}-{stage}-seed{seed}"
         self.params = {"model": model_name, "seed": seed, "device": str(device), **hyperparameters,
                        **{f"features.{k}": v for k, v in meta["settings"].items()},
                        **{k: meta[k] for k in ("n_train", "n_val", "n_test")}}
-        self.labels = {"dataset": self.dataset, "model": model_name, "seed": str(seed)}
+        self.labels = {"dataset": self.dataset, "model": model_name, "seed": str(seed),
+                       **({"seqsuite.stage": stage} if stage else {})}
         seed_everything(seed)
         self.inputs = InputSpec(n_outputs=len(meta["labels"]), vocab_size=meta["vocab_size"],
                                 sequence_dim=meta["sequence_dim"], tabular_dim=meta["tabular_dim"],
@@ -147,8 +157,9 @@ class DatasetRun:
                                      serving.input_example(self.features.inputs), serving.requirements())
 
 def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any], outputs: dict[str, str],
-          device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+          device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path,
+          stage: str | None = None) -> None:
     """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
     torch.set_num_threads(threads)
-    plan = DatasetRun(load_features(features_dir), model_name, seed, hyperparameters, resolve_device(device))
+    plan = DatasetRun(load_features(features_dir), model_name, seed, hyperparameters, resolve_device(device), stage)
     execute(plan, outputs, tracking, rule, workflow_dir)

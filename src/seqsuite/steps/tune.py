@@ -1,0 +1,118 @@
+"""The tuning steps (target tune): one MLflow parent run per dataset and model, its random-search trials as child
+runs scored on validation only, and the choice of the best trial's settings for the tuned runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqsuite import tracking
+from seqsuite.checkpoint import fingerprint
+from seqsuite.features.store import load_features
+from seqsuite.files import atomic_path
+from seqsuite.report.plots import learning_curves_png
+from seqsuite.steps.runner import Conclusion, execute
+from seqsuite.steps.train import DatasetRun, divergence, tuning_experiment
+from seqsuite.training import FitResult, resolve_device
+from seqsuite.tuning import best_trial, expected_curve
+
+SEARCH_RULES = "workflow/rules/tune.smk"
+
+
+def search_name(model: str) -> str:
+    """The parent run's name: one per dataset and model."""
+    return f"{model}-search"
+
+
+def open_search(dataset: str, model: str, trials: list[dict[str, Any]], space: dict[str, Any], output: Path,
+                settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+    """Create the parent run of a model's search on a dataset, with the space and the trials' count as params, and
+    write its ids and the trials' settings to output (search.json), which every trial reads."""
+    params = {"model": model, "trials": len(trials), **{f"space.{k}": json.dumps(v) for k, v in space.items()}}
+    tags = tracking.run_tags(rule, SEARCH_RULES, workflow_dir, fingerprint({**params, "drawn": trials}),
+                             dataset=dataset, model=model, **{"seqsuite.stage": "search"})
+    with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], tuning_experiment(dataset),
+                               search_name(model), params, tags, settings["server_wait_s"]) as logger:
+        search = {"dataset": dataset, "model": model, "run_id": logger.run_id, "experiment_id": logger.experiment_id,
+                  "knobs": list(space), "trials": trials}
+    with atomic_path(output) as partial:
+        partial.write_text(json.dumps(search, indent=1))
+
+
+class TrialRun(DatasetRun):
+    """One trial of a search: a child run of the search's parent, scored on validation only (the test split is
+    never evaluated), no model logged."""
+
+    def __init__(self, search: dict[str, Any], trial: int, seed: int, features_dir: Path, device: str) -> None:
+        super().__init__(load_features(features_dir), search["model"], seed, search["trials"][trial],
+                         resolve_device(device), f"trial{trial}")
+        self.trial = trial
+        self.params["trial"] = trial
+        self.labels = {**self.labels, "mlflow.parentRunId": search["run_id"]}
+
+    def conclude(self, fitted: FitResult) -> Conclusion:
+        """Score the kept weights on validation."""
+        validation = self.evaluate("val").metrics()
+        kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
+        diverged = divergence(kept["train_loss"], self.features.splits["train"].labels)
+        run = {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "trial": self.trial,
+               "train_seconds": fitted.train_seconds, "best_epoch": fitted.kept_round,
+               "epochs_run": len(fitted.history), "metrics": {"val": validation}, "history": fitted.history,
+               "hyperparameters": self.hyperparameters, "diverged": diverged}
+        return Conclusion(
+            results={"best_val": validation}, scalars={"train_seconds": fitted.train_seconds},
+            record=run, figures={"learning_curves.png": learning_curves_png([run], self.dataset)},
+            tags={"seqsuite.diverged": diverged} if diverged else {},
+            message=f"{self.title}: validation accuracy {validation['accuracy']:.4f}"
+                    + (f", DIVERGED ({diverged})" if diverged else ""),
+        )
+
+    def log_model(self, logger: tracking.RunLogger) -> None:
+        """A trial keeps no model: only its score and settings matter."""
+        return None
+
+
+def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, outputs: dict[str, str], device: str,
+                threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+    """Train one trial of a search and write its metrics.json."""
+    torch.set_num_threads(threads)
+    search = json.loads(search_path.read_text())
+    execute(TrialRun(search, trial, seed, features_dir, device), outputs, settings, rule, workflow_dir)
+
+
+def choose(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """The search's outcome: the best trial's settings and the expected best validation accuracy per number of
+    trials."""
+    best = best_trial(trials)
+    scores = [trial["metrics"]["val"]["accuracy"] for trial in sorted(trials, key=lambda t: int(t["trial"]))]
+    return {
+        "dataset": search["dataset"], "model": search["model"], "run_id": search["run_id"],
+        "experiment_id": search["experiment_id"], "n_trials": len(trials), "best_trial": int(best["trial"]),
+        "best_val_accuracy": best["metrics"]["val"]["accuracy"], "hyperparameters": best["hyperparameters"],
+        "knobs": search["knobs"],
+        "val_accuracy": scores, "diverged_trials": [int(t["trial"]) for t in trials if t.get("diverged")],
+        "expected_best": [{"n": n, "mean": mean, "sd": sd} for n, mean, sd in expected_curve(scores)],
+    }
+
+
+def close_search(search_path: Path, trial_paths: list[Path], output: Path, settings: dict[str, Any], rule: str,
+                 workflow_dir: Path) -> None:
+    """Choose the best trial, log the curve of expected best validation accuracy and the choice to the parent run,
+    and write the choice (best.json), which the tuned runs read."""
+    search = json.loads(search_path.read_text())
+    chosen = choose(search, [json.loads(Path(path).read_text()) for path in trial_paths])
+    with atomic_path(output) as partial:
+        partial.write_text(json.dumps(chosen, indent=1))
+    params = {"model": search["model"], "trials": len(search["trials"])}
+    with tracking.training_run(settings["tracking_uri"], settings["artifact_root"],
+                               tuning_experiment(search["dataset"]), search_name(search["model"]), params, {},
+                               settings["server_wait_s"], search["run_id"]) as logger:
+        for point in chosen["expected_best"]:
+            logger.log_epoch({"n": point["n"], "expected_best_val_accuracy": point["mean"],
+                              "expected_best_val_accuracy_sd": point["sd"]}, "n")
+        logger.log_results({"best_val": {"accuracy": chosen["best_val_accuracy"]}},
+                           {"best_trial": chosen["best_trial"]})
+        logger.log_file(output, "search")

@@ -1,0 +1,117 @@
+# The tuning target (`snakemake --cores 2 tune`): per compared dataset and model, one MLflow parent run, the same
+# number of random-search trials as its child runs (validation only), the best trial's settings trained on
+# tune.seeds, and the tuning page.
+
+
+rule open_search:
+    output:
+        search_path("search"),
+    log:
+        "logs/open_search/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/open_search/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
+    params:
+        trials=search_trials,
+        space=lambda wildcards: config["tune"]["space"][DATASETS[wildcards.dataset].kind][wildcards.model],
+    script:
+        "../scripts/open_search.py"
+
+
+rule tune_trial:
+    input:
+        features=rules.extract_features.output,
+        search=search_path("search"),
+    output:
+        metrics=trial_path(),
+    log:
+        "logs/tune_trial/{dataset}/{model}/trial{trial}.log",
+    benchmark:
+        "results/benchmarks/tune_trial/{dataset}/{model}/trial{trial}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: config["threads"]["train"]
+    resources:
+        **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
+    params:
+        seed=config["tune"]["trial_seed"],
+    script:
+        "../scripts/tune_trial.py"
+
+
+rule close_search:
+    input:
+        search=search_path("search"),
+        trials=search_trial_paths,
+    output:
+        search_path("chosen"),
+    log:
+        "logs/close_search/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/close_search/{dataset}/{model}.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
+    script:
+        "../scripts/close_search.py"
+
+
+# One rule per model, as for the default settings' runs.
+for model in CHOICES:
+
+    rule:
+        name:
+            f"train_tuned_{model}"
+        input:
+            features=rules.extract_features.output,
+            chosen=search_path("chosen", model),
+        output:
+            **tuned_run_outputs(model),
+        log:
+            f"logs/train_tuned_{model}/{{dataset}}/seed{{seed}}.log",
+        benchmark:
+            f"results/benchmarks/train_tuned_{model}/{{dataset}}/seed{{seed}}.tsv"
+        conda:
+            "../../environment.yml"
+        threads: config["threads"]["train"]
+        resources:
+            **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
+        params:
+            model=model,
+        script:
+            "../scripts/train.py"
+
+
+rule write_tuning_report:
+    input:
+        searches=[search_path("chosen", m, d) for m, d in itertools.product(config["models"], registered_datasets())],
+        tuned_metrics=all_tuned_run_paths("metrics"),
+        tuned_predictions=all_tuned_run_paths("predictions"),
+        default_metrics=all_run_paths("metrics", registered_datasets()),
+        default_predictions=all_run_paths("predictions", registered_datasets()),
+        features=[feature_path("meta", dataset) for dataset in registered_datasets()],
+    output:
+        html=report(report_path("tuning"), caption="../report/tuning.rst", category="Tuning"),
+        summary=report_path("tuned_summary"),
+    log:
+        "logs/write_tuning_report/write_tuning_report.log",
+    benchmark:
+        "results/benchmarks/write_tuning_report/write_tuning_report.tsv"
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources("report", threads=1),
+    params:
+        credits=dataset_credits(),
+        settings={key: config["tune"][key] for key in ("trials", "draw_seed", "trial_seed", "seeds")},
+    script:
+        "../scripts/write_tuning_report.py"
+
+
+rule tune:
+    input:
+        report_path("tuning"),

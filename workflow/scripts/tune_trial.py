@@ -1,0 +1,21 @@
+"""Snakemake adapter: train one trial of a search, scored on validation only."""
+
+from pathlib import Path
+
+from seqsuite.steps.logs import logged_step
+from seqsuite.steps.tune import train_trial
+
+# As for train.py: device and tracking are read from config, so changing them retrains nothing.
+with logged_step(snakemake.log[0]):
+    train_trial(
+        search_path=Path(snakemake.input.search),
+        trial=int(snakemake.wildcards.trial),
+        seed=int(snakemake.params.seed),
+        features_dir=Path(snakemake.input.features[0]).parent,
+        outputs=dict(snakemake.output.items()),
+        device=snakemake.config["device"],
+        threads=snakemake.threads,
+        settings=snakemake.config["mlflow"],
+        rule=snakemake.rule,
+        workflow_dir=Path(snakemake.scriptdir),
+    )
