@@ -1,0 +1,79 @@
+"""`snakemake tune` end to end on tiny datasets: one MLflow parent run per dataset and model with the same number
+of child trials, trials scored on validation only, the best trial's settings trained on tune.seeds, the page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from conftest import snakemake, tiny_config, tiny_registry
+
+pytestmark = pytest.mark.slow
+TRIALS, SEEDS, MODELS, DATASETS = 3, [0, 1], ["mlp", "lstm"], ["digits", "polarity"]
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("tune")
+    tiny_registry(workdir)
+    config = tiny_config(workdir, DATASETS)
+    config["models"] = MODELS
+    config["tune"].update(trials=TRIALS, seeds=SEEDS)
+    for spaces in config["tune"]["space"].values():  # tiny widths, as tiny_config's
+        spaces["mlp"]["hidden_sizes"] = {"choice": [[8], [16]]}
+        spaces["lstm"] = {**spaces["lstm"], "hidden_size": {"choice": [4, 8]}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--cores", "2", "tune")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_mlflow_has_one_search_per_dataset_and_model_with_the_same_number_of_child_trials(tuned):
+    mlflow.set_tracking_uri(f"sqlite:///{tuned / 'results' / 'mlflow.db'}")
+    for dataset in DATASETS:
+        runs = mlflow.search_runs(experiment_names=[f"{dataset}-tuning"], output_format="list")
+        by_name = {run.info.run_name: run for run in runs}
+        for model in MODELS:
+            search = json.loads((tuned / "results" / "tune" / dataset / model / "search.json").read_text())
+            parent = by_name[f"{model}-search"]
+            assert parent.info.run_id == search["run_id"] and parent.info.status == "FINISHED"
+            children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+            assert sorted(r.info.run_name for r in children) == [f"{model}-trial{i}-seed0" for i in range(TRIALS)]
+            for child in children:  # each trial's drawn settings are its params; the test split is never scored
+                drawn = search["trials"][int(child.data.params["trial"])]
+                assert float(child.data.params["lr"]) == drawn["lr"]
+                assert "best_val_accuracy" in child.data.metrics
+                assert not any(name.startswith("test_") for name in child.data.metrics)
+            history = mlflow.MlflowClient().get_metric_history(parent.info.run_id, "expected_best_val_accuracy")
+            assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(range(1, TRIALS + 1))
+            assert sorted(r.info.run_name for r in runs if r.data.tags.get("seqsuite.stage") == "tuned"
+                          and r.data.tags["model"] == model) == [f"{model}-tuned-seed{s}" for s in SEEDS]
+
+
+def test_the_tuned_runs_use_the_best_trials_settings_and_the_page_compares_them_with_the_defaults(tuned):
+    results = tuned / "results"
+    for dataset in DATASETS:
+        for model in MODELS:
+            folder = results / "tune" / dataset / model
+            trials = [json.loads((folder / f"trial{i}" / "metrics.json").read_text()) for i in range(TRIALS)]
+            assert all("test" not in t["metrics"] for t in trials)
+            chosen = json.loads((folder / "best.json").read_text())
+            scores = [t["metrics"]["val"]["accuracy"] for t in trials]
+            assert chosen["val_accuracy"] == scores
+            assert chosen["best_trial"] == scores.index(max(scores))
+            assert chosen["expected_best"][-1]["mean"] <= max(scores)
+            for seed in SEEDS:
+                run = json.loads((results / "tune" / "models" / model / dataset / f"seed{seed}" / "metrics.json")
+                                 .read_text())
+                assert run["hyperparameters"] == trials[chosen["best_trial"]]["hyperparameters"]
+    page = (results / "report" / "tuning.html").read_text()
+    assert page.count("Expected best validation accuracy against the number of trials") == len(DATASETS)
+    assert f"after {TRIALS} trials each" in page and "Default settings against tuned" in page
+    assert "verdict changed after tuning" in page or "Verdicts that changed after tuning" in page
+    tuned_summary = (results / "report" / "tuned_summary.csv").read_text().splitlines()
+    assert len(tuned_summary) > 1 and tuned_summary[0].startswith("dataset,model,seed")
+    again = snakemake(tuned, "--cores", "2", "tune", "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
