@@ -40,6 +40,11 @@ def test_space_problems_name_the_knob_the_model_lacks_a_bad_range_and_a_model_wi
     assert "tune.space.speech: no search space for lstm; add tune.space.speech.lstm" in problems
     assert any(p.startswith("tune.space.speech.mlp.hidden_size: mlp has no setting 'hidden_size'") for p in problems)
     assert "tune.space.speech.mlp.lr: a log-uniform range must be above 0, not [0.0, 0.1]" in problems
+    typed = {"speech": {"mlp": {"hidden_sizes": {"choice": [128, [256]]}},
+                        "lstm": {"hidden_size": {"uniform": [8, 64]}}}}
+    assert space_problems(typed, training, ["mlp", "lstm"]) == [
+        "tune.space.speech.mlp.hidden_sizes: choice values [128] are not list like [8]",
+        "tune.space.speech.lstm.hidden_size: uniform draws numbers, but this setting is int (8); use choice"]
     reversed_range = {"speech": {"mlp": {"lr": {"uniform": [0.1, 0.01]}}, "lstm": {"lr": {"uniform": [0.0, 1.0]}}}}
     assert space_problems(reversed_range, training, ["mlp", "lstm"]) == [
         "tune.space.speech.mlp.lr: the range [0.1, 0.01] must go from low to high"]
@@ -77,20 +82,23 @@ def test_the_expected_best_starts_at_the_mean_rises_and_stays_below_the_best_sco
 
 
 def trial(index: int, accuracy: float, diverged: str | None = None) -> dict:
+    """A trial's record; a diverged one scores 0.5, its majority-label accuracy."""
     return {"trial": index, "metrics": {"val": {"accuracy": accuracy}}, "hyperparameters": {"lr": index / 10},
-            "diverged": diverged}
+            "diverged": diverged, "score": 0.5 if diverged else accuracy}
 
 
 def test_the_search_chooses_the_best_validation_accuracy_the_earliest_on_a_tie_never_a_diverged_trial():
     trials = [trial(0, 0.7), trial(1, 0.9), trial(2, 0.99, diverged="loss 1e9"), trial(3, 0.9)]
-    assert best_trial(trials)["trial"] == 1
+    assert best_trial(trials, "lstm on d")["trial"] == 1
     chosen = choose({"dataset": "d", "model": "lstm", "run_id": "r", "experiment_id": "1", "knobs": ["lr"]},
                     list(reversed(trials)))
     assert (chosen["best_trial"], chosen["hyperparameters"], chosen["diverged_trials"]) == (1, {"lr": 0.1}, [2])
-    assert chosen["val_accuracy"] == [0.7, 0.9, 0.99, 0.9]  # in trial order, whatever order they came in
-    assert chosen["expected_best"][0]["mean"] == pytest.approx(np.mean([0.7, 0.9, 0.99, 0.9]))
-    with pytest.raises(ValueError, match="every one of the 1 trials diverged; narrow tune.space"):
-        best_trial([trial(0, 0.9, diverged="nan")])
+    # in trial order, whatever order they came in; the diverged trial counts at its majority-label accuracy
+    assert chosen["val_accuracy"] == [0.7, 0.9, 0.5, 0.9]
+    assert chosen["expected_best"][0]["mean"] == pytest.approx(np.mean([0.7, 0.9, 0.5, 0.9]))
+    assert chosen["expected_best"][-1]["mean"] <= chosen["best_val_accuracy"]
+    with pytest.raises(ValueError, match="rnn on d: every one of the 1 trials diverged; narrow its tune.space"):
+        best_trial([trial(0, 0.9, diverged="nan")], "rnn on d")
 
 
 def curve(means: list[float]) -> list[tuple[int, float, float]]:
@@ -120,6 +128,9 @@ def test_the_verdicts_table_names_each_changed_verdict():
     table, changed = verdicts_table(default, tuned)
     assert changed == ("Verdicts that changed after tuning: lstm and mlp: mlp beats lstm with the default settings, "
                        "the data cannot separate lstm and mlp after tuning.")
+    assert [[c.lines[0].text for c in row.cells] for row in table.body][0][:3] == [
+        "lstm and mlp", "mlp beats lstm (mlp − lstm: +4.0 points, 95% CI [3.0, 5.0], Holm-adjusted p = 0.001)",
+        "the data cannot separate lstm and mlp (lstm − mlp: +0.1 points, 95% CI [-0.9, 1.1], Holm-adjusted p = 0.8)"]
     assert [row.cells[-1].lines[0].text for row in table.body] == ["yes", "no"]
     assert verdicts_table(default, default)[1] == "No verdict changed after tuning."
     assert "did not run" in verdicts_table([], tuned)[1]

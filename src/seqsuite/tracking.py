@@ -164,6 +164,10 @@ class RunLogger:
         with _whole_or_removed(lambda: mlflow.get_artifact_uri(f"{folder}/{path.name}")):
             _retry(mlflow.log_artifact, str(path), artifact_path=folder)
 
+    def has_metric(self, name: str) -> bool:
+        """Whether the run has logged the metric already."""
+        return name in _retry(mlflow.get_run, self.run_id).data.metrics
+
     def set_tags(self, tags: dict[str, str]) -> None:
         if tags:
             _retry(mlflow.set_tags, tags)

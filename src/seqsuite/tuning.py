@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+TOLERANCE = 1e-12  # expected accuracies closer than this are equal
+
 
 def draw_trials(space: dict[str, dict[str, Any]], defaults: dict[str, Any], draw_seed: int, stream: str,
                 n_trials: int) -> list[dict[str, Any]]:
@@ -41,14 +43,28 @@ def space_problems(space: dict[str, dict[str, dict[str, Any]]], training: dict[s
         for model, knobs in spaces.items():
             for knob, spec in knobs.items():
                 where, settings = f"tune.space.{kind}.{model}.{knob}", training[kind][model]
+                (distribution, values), = spec.items()
                 if knob not in settings:
                     problems.append(f"{where}: {model} has no setting {knob!r}; its settings: {', '.join(settings)}")
-                (distribution, values), = spec.items()
+                elif mismatch := _type_mismatch(settings[knob], distribution, values):
+                    problems.append(f"{where}: {mismatch}")
                 if distribution != "choice" and not values[0] < values[1]:
                     problems.append(f"{where}: the range {values} must go from low to high")
                 if distribution == "log_uniform" and values[0] <= 0:
                     problems.append(f"{where}: a log-uniform range must be above 0, not {values}")
     return problems
+
+
+def _type_mismatch(default: Any, distribution: str, values: list[Any]) -> str | None:
+    """Why a distribution cannot draw a setting whose config value is default (its type), or None."""
+    if default is None:  # e.g. clip_norm: null; any value may replace it
+        return None
+    kind = type(default)
+    if kind in (list, bool, int) and distribution != "choice":
+        return f"{distribution} draws numbers, but this setting is {kind.__name__} ({default!r}); use choice"
+    wrong = [v for v in values if not (isinstance(v, kind) or (kind is float and type(v) is int))
+             or (kind is int and type(v) is bool)] if distribution == "choice" else []
+    return f"choice values {wrong} are not {kind.__name__} like {default!r}" if wrong else None
 
 
 def expected_best(scores: Sequence[float], n: int) -> tuple[float, float]:
@@ -68,11 +84,13 @@ def expected_curve(scores: Sequence[float]) -> list[tuple[int, float, float]]:
     return [(n, *expected_best(scores, n)) for n in range(1, len(scores) + 1)]
 
 
-def best_trial(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The trial with the highest validation accuracy, the earliest on a tie; a diverged trial never wins."""
+def best_trial(trials: Sequence[dict[str, Any]], search: str) -> dict[str, Any]:
+    """The trial with the highest validation accuracy, the earliest on a tie; a diverged trial never wins. search
+    names the search in the error when every trial diverged."""
     usable = [t for t in trials if not t.get("diverged")]
     if not usable:
-        raise ValueError(f"every one of the {len(trials)} trials diverged; narrow tune.space (lower lr) and rerun")
+        raise ValueError(f"{search}: every one of the {len(trials)} trials diverged; narrow its tune.space (lower "
+                         "the lr range) or set clip_norm in its training settings, and rerun")
     return max(usable, key=lambda t: (t["metrics"]["val"]["accuracy"], -int(t["trial"])))
 
 
@@ -85,7 +103,7 @@ def crossings(curves: dict[str, list[tuple[int, float, float]]]) -> list[tuple[s
         for second in names[index + 1:]:
             leader = 0.0  # the sign of first's lead at the last n where the two differed
             for (n, ahead, _), (_, behind, _) in zip(curves[first], curves[second], strict=False):
-                lead = float(np.sign(ahead - behind))
+                lead = 0.0 if abs(ahead - behind) <= TOLERANCE else float(np.sign(ahead - behind))
                 if lead and leader and lead != leader:
                     found.append((first, second, n) if lead > 0 else (second, first, n))
                 leader = lead or leader

@@ -34,7 +34,7 @@ if problems := config_problems(config, SCHEMA):
 validate(config, schema="../schemas/config.schema.yaml")  # and fills in the schema's defaults
 check_lab(config["longdep"])
 if problems := space_problems(config["tune"]["space"], config["training"], config["models"]):
-    raise ValueError("invalid config:\n  " + "\n  ".join(problems))
+    raise ValueError("invalid config:\n  " + "\n  ".join(problems) + "\nconfig/README.md explains every key")
 
 # One id per `snakemake` invocation, tagged on its MLflow runs so the UI can group them. Jobs inherit
 # the environment (sbatch exports it too), so a job that parses this file again keeps the same id.
@@ -205,12 +205,14 @@ def run_outputs(model):
     return {name: run_path(name, model) for name in RUN_FILES}
 
 
-def all_run_paths(name, datasets=None):
-    """One output (a RUN_FILES key) of every dataset run in the config (or of these datasets)."""
+def all_run_paths(name, datasets=None, seeds=None):
+    """One output (a RUN_FILES key) of every dataset run in the config (or of these datasets, or seeds)."""
     return [
         run_path(name, model, dataset, seed)
         for model, dataset, seed in itertools.product(
-            config["models"], config["datasets"] if datasets is None else datasets, config["seeds"]
+            config["models"],
+            config["datasets"] if datasets is None else datasets,
+            config["seeds"] if seeds is None else seeds,
         )
     ]
 

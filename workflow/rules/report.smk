@@ -43,6 +43,3 @@ localrules:
     write_report,
     register_models,
     write_lab_report,
-    open_search,
-    close_search,
-    write_tuning_report,

@@ -4,6 +4,8 @@
 
 
 rule open_search:
+    input:
+        features=rules.extract_features.output,
     output:
         search_path("search"),
     log:
@@ -17,6 +19,7 @@ rule open_search:
     params:
         trials=search_trials,
         space=lambda wildcards: config["tune"]["space"][DATASETS[wildcards.dataset].kind][wildcards.model],
+        trial_seed=config["tune"]["trial_seed"],
     script:
         "../scripts/open_search.py"
 
@@ -83,7 +86,7 @@ for model in CHOICES:
         params:
             model=model,
         script:
-            "../scripts/train.py"
+            "../scripts/train_tuned.py"
 
 
 rule write_tuning_report:
@@ -91,8 +94,9 @@ rule write_tuning_report:
         searches=[search_path("chosen", m, d) for m, d in itertools.product(config["models"], registered_datasets())],
         tuned_metrics=all_tuned_run_paths("metrics"),
         tuned_predictions=all_tuned_run_paths("predictions"),
-        default_metrics=all_run_paths("metrics", registered_datasets()),
-        default_predictions=all_run_paths("predictions", registered_datasets()),
+        # the default settings on the tuned runs' seeds, so that both sides of a verdict rest on the same seeds
+        default_metrics=all_run_paths("metrics", registered_datasets(), config["tune"]["seeds"]),
+        default_predictions=all_run_paths("predictions", registered_datasets(), config["tune"]["seeds"]),
         features=[feature_path("meta", dataset) for dataset in registered_datasets()],
     output:
         html=report(report_path("tuning"), caption="../report/tuning.rst", category="Tuning"),
@@ -110,6 +114,13 @@ rule write_tuning_report:
         settings={key: config["tune"][key] for key in ("trials", "draw_seed", "trial_seed", "seeds")},
     script:
         "../scripts/write_tuning_report.py"
+
+
+# Seconds of work each, between the trials and the tuned runs: not worth a cluster job.
+localrules:
+    open_search,
+    close_search,
+    write_tuning_report,
 
 
 rule tune:

@@ -11,6 +11,7 @@ with logged_step(snakemake.log[0]):
         model=snakemake.wildcards.model,
         trials=list(snakemake.params.trials),
         space=dict(snakemake.params.space),
+        trial_seed=int(snakemake.params.trial_seed),
         output=Path(snakemake.output[0]),
         settings=snakemake.config["mlflow"],
         rule=snakemake.rule,

@@ -1,7 +1,5 @@
-"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm, ...) on one dataset and seed, with the
-config's settings or, for train_tuned_<model>, with the settings its search chose."""
+"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm, ...) on one dataset and seed."""
 
-import json
 from pathlib import Path
 
 from seqsuite.steps.logs import logged_step
@@ -9,22 +7,16 @@ from seqsuite.steps.train import train
 
 # Device and tracking say where a run happens and is recorded, not what it computes, so they are
 # read from config rather than params: changing them must not retrain finished runs.
-tuned = "chosen" in snakemake.input.keys()
 with logged_step(snakemake.log[0]):
     train(
         features_dir=Path(snakemake.input[0]).parent,
         model_name=snakemake.params.model,
         seed=int(snakemake.wildcards.seed),
-        hyperparameters=(
-            json.loads(Path(snakemake.input.chosen).read_text())["hyperparameters"]
-            if tuned
-            else dict(snakemake.params.hyperparameters)
-        ),
+        hyperparameters=dict(snakemake.params.hyperparameters),
         outputs=dict(snakemake.output.items()),
         device=snakemake.config["device"],
         threads=snakemake.threads,
         tracking=snakemake.config["mlflow"],
         rule=snakemake.rule,
         workflow_dir=Path(snakemake.scriptdir),
-        stage="tuned" if tuned else None,
     )

@@ -112,12 +112,12 @@ def datasets_page(
     groups = group_folds({name: dataset_info[name] for name in datasets})
     folds = {dataset for members in groups.values() for dataset in members}
     sections = [
-        dataset_section(name, f"ds-{i}-{_slug(name)}", runs, summary, predictions, dataset_info[name], mlflow_ui)
+        dataset_section(name, f"ds-{i}-{slug(name)}", runs, summary, predictions, dataset_info[name], mlflow_ui)
         for i, name in enumerate(datasets) if name not in folds
     ]
     group_sections = [
         group_section(group, members, summary, min(dataset_info[d].get("n_test") or 0 for d in members) or None,
-                      f"group-{i}-{_slug(group)}")
+                      f"group-{i}-{slug(group)}")
         for i, (group, members) in enumerate(groups.items())
     ]
     paragraphs = [intro(summary), seeds_statement(summary), METHOD, links_note(runs, mlflow_ui)]
@@ -247,6 +247,6 @@ def _field(info: dict[str, Any], name: str) -> str:
     return DASH if value in (None, "") else str(value)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     """Return a name reduced to characters safe in an HTML id."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "dataset"

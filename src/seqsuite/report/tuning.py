@@ -11,7 +11,7 @@ import pandas as pd
 
 from seqsuite.models import ordered_models
 from seqsuite.report.html import Image, Row, Table, cell, image, render, text_table
-from seqsuite.report.pages import METHOD, DatasetSection, PredictionKey, _slug, dataset_section
+from seqsuite.report.pages import METHOD, DatasetSection, PredictionKey, dataset_section, diverged_note, slug
 from seqsuite.report.plots import expected_best_png
 from seqsuite.report.stats import Comparison, compare_models
 from seqsuite.report.summary import (
@@ -50,6 +50,8 @@ class TuningSection:
 
 @dataclass(frozen=True)
 class TuningPage:
+    """The tuning page: its title, introductory paragraphs and one section per dataset."""
+
     title: str
     paragraphs: list[str]
     sections: list[TuningSection]
@@ -57,10 +59,12 @@ class TuningPage:
 
 @dataclass(frozen=True)
 class Runs:
-    """The runs of one configuration (the default settings or the tuned ones) and their test predictions."""
+    """The runs of one configuration (the default settings or the tuned ones) that did not diverge, every run's test
+    predictions, and the runs that diverged (named on the page, left out of every number)."""
 
     records: list[dict[str, Any]]
     predictions: dict[PredictionKey, pd.DataFrame]
+    diverged: list[dict[str, Any]]
 
     def comparisons(self, dataset: str) -> list[Comparison]:
         """Every pair of models on dataset, compared over these runs' seeds."""
@@ -73,10 +77,13 @@ def render_tuning(searches: list[dict[str, Any]], tuned: Runs, default: Runs, da
     """The tuning page as HTML, from the searches' choices (best.json), the tuned runs and the default-settings
     runs; settings: the config's tune section."""
     datasets = sorted({str(search["dataset"]) for search in searches})
-    sections = [tuning_section(name, f"tune-{i}-{_slug(name)}", searches, tuned, default, dataset_info[name],
+    sections = [tuning_section(name, f"tune-{i}-{slug(name)}", searches, tuned, default, dataset_info[name],
                                mlflow_ui) for i, name in enumerate(datasets)]
-    return render("tuning.html", TuningPage("seqsuite: every model tuned with the same budget",
-                                            [budget_statement(searches, settings), METHOD], sections))
+    paragraphs = [budget_statement(searches, settings), METHOD]
+    paragraphs += [f"{name}: {diverged_note(runs.diverged)}" for name, runs in (("Tuned", tuned),
+                                                                               ("Default settings", default))
+                   if runs.diverged]
+    return render("tuning.html", TuningPage("seqsuite: every model tuned with the same budget", paragraphs, sections))
 
 
 def budget_statement(searches: list[dict[str, Any]], settings: dict[str, Any]) -> str:
@@ -87,7 +94,8 @@ def budget_statement(searches: list[dict[str, Any]], settings: dict[str, Any]) -
         f"Every model got the same budget: {trials} random-search trials per dataset, drawn with seed "
         f"{settings['draw_seed']} from tune.space of the config, each trained with seed {settings['trial_seed']} "
         "and scored on the validation split only. The best trial's settings were then trained on seeds "
-        f"{', '.join(str(s) for s in settings['seeds'])} and scored on the test split, which no trial saw. The "
+        f"{', '.join(str(s) for s in settings['seeds'])} and scored on the test split, which no trial saw; the "
+        "default settings are compared on the same seeds. The "
         "expected best validation accuracy after n trials is computed exactly from the trials' empirical "
         "distribution (Dodge et al. 2019, \"Show Your Work\"): with the N scores sorted, the i-th is the best of n "
         "draws with probability (i/N)^n − ((i−1)/N)^n; the band is ±1 standard deviation of that best."
@@ -164,7 +172,8 @@ def _accuracy_cells(row: Any) -> tuple[Any, Any]:
 
 
 def verdicts_table(default: list[Comparison], tuned: list[Comparison]) -> tuple[Table, str]:
-    """Each pair's verdict with the default settings and after tuning, and a sentence naming the ones that changed."""
+    """Each pair's verdict with the default settings and after tuning, each with its own difference (first −
+    second, the better first), and a sentence naming the verdicts that changed."""
     before = {frozenset((c.first, c.second)): c for c in default}
     rows, changed = [], []
     for comparison in tuned:
@@ -173,11 +182,14 @@ def verdicts_table(default: list[Comparison], tuned: list[Comparison]) -> tuple[
         if differs:
             changed.append(f"{comparison.first} and {comparison.second}: {verdict(old)} with the default settings, "
                            f"{verdict(comparison)} after tuning")
-        rows.append([f"{comparison.first} − {comparison.second}",
-                     DASH if old is None else f"{verdict(old)} ({evidence(old)})",
-                     f"{verdict(comparison)} ({evidence(comparison)})", "yes" if differs else "no"])
+        rows.append([f"{comparison.first} and {comparison.second}", DASH if old is None else _judged(old),
+                     _judged(comparison), "yes" if differs else "no"])
     table = text_table(["pair", "default settings", "tuned", "changed"], rows, 4)
     if not default:
         return table, "The default settings did not run on this dataset, so no verdict can be compared."
     return table, (f"Verdicts that changed after tuning: {'; '.join(changed)}." if changed else
                    "No verdict changed after tuning.")
+
+
+def _judged(comparison: Comparison) -> str:
+    return f"{verdict(comparison)} ({comparison.first} − {comparison.second}: {evidence(comparison)})"

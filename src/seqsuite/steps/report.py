@@ -27,9 +27,8 @@ def tuning_report(searches: list[str], tuned: dict[str, list[str]], default: dic
     """Write the tuning page and the tuned runs' summary table from the searches' choices (best.json files) and the
     metrics and predictions files of the tuned and the default-settings runs."""
     chosen = [json.loads(Path(path).read_text()) for path in searches]
-    tuned_runs = Runs(*read_runs([Path(p) for p in tuned["metrics"]], [Path(p) for p in tuned["predictions"]])[:2])
-    default_runs = Runs(*read_runs([Path(p) for p in default["metrics"]],
-                                   [Path(p) for p in default["predictions"]])[:2])
+    tuned_runs = Runs(*read_runs([Path(p) for p in tuned["metrics"]], [Path(p) for p in tuned["predictions"]]))
+    default_runs = Runs(*read_runs([Path(p) for p in default["metrics"]], [Path(p) for p in default["predictions"]]))
     page = render_tuning(chosen, tuned_runs, default_runs, dataset_infos(feature_metas, credits), settings,
                          mlflow_ui(tracking_uri))
     write_summary(tuned_runs.records, summary)

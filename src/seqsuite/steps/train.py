@@ -44,6 +44,9 @@ def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData 
 DIVERGED_FACTOR = 2.0
 
 
+TUNE_RULES = "workflow/rules/tune.smk"  # the rules of a search's trials and the tuned runs
+
+
 def tuning_experiment(dataset: str) -> str:
     """The MLflow experiment of a dataset's searches (a parent run per model, its trials as children) and tuned runs."""
     return f"{dataset}-tuning"
@@ -75,9 +78,10 @@ class DatasetRun:
         self.features, self.model_name, self.seed, self.device = features, model_name, seed, device
         self.dataset, self.hyperparameters = meta["dataset"], hyperparameters
         self.title = f"{model_name} on {self.dataset}, seed {seed}" + (f" ({stage})" if stage else "")
-        self.config_hint = (f"training.{meta['kind']}.{model_name} in your config file" if stage is None else
-                            f"tune.space.{meta['kind']}.{model_name} in your config file")
+        self.config_hint = f"training.{meta['kind']}.{model_name} in your config file" + (
+            "" if stage is None else f", or narrow its range in tune.space.{meta['kind']}.{model_name}")
         self.experiment = self.dataset if stage is None else tuning_experiment(self.dataset)
+        self.rules_file = self.rules_file if stage is None else TUNE_RULES
         self.run_name = f"{model_name}-seed{seed}" if stage is None else f"{model_name}-{stage}-seed{seed}"
         self.params = {"model": model_name, "seed": seed, "device": str(device), **hyperparameters,
                        **{f"features.{k}": v for k, v in meta["settings"].items()},

@@ -4,9 +4,11 @@ runs scored on validation only, and the choice of the best trial's settings for 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from seqsuite import tracking
@@ -14,12 +16,12 @@ from seqsuite.checkpoint import fingerprint
 from seqsuite.features.store import load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
-from seqsuite.steps.runner import Conclusion, execute
-from seqsuite.steps.train import DatasetRun, divergence, tuning_experiment
-from seqsuite.training import FitResult, resolve_device
+from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute
+from seqsuite.steps.train import TUNE_RULES, DatasetRun, divergence, train, tuning_experiment
+from seqsuite.training import FitResult, NonFiniteLossError, resolve_device
 from seqsuite.tuning import best_trial, expected_curve
 
-SEARCH_RULES = "workflow/rules/tune.smk"
+log = logging.getLogger("seqsuite")
 
 
 def search_name(model: str) -> str:
@@ -27,12 +29,15 @@ def search_name(model: str) -> str:
     return f"{model}-search"
 
 
-def open_search(dataset: str, model: str, trials: list[dict[str, Any]], space: dict[str, Any], output: Path,
-                settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
-    """Create the parent run of a model's search on a dataset, with the space and the trials' count as params, and
-    write its ids and the trials' settings to output (search.json), which every trial reads."""
-    params = {"model": model, "trials": len(trials), **{f"space.{k}": json.dumps(v) for k, v in space.items()}}
-    tags = tracking.run_tags(rule, SEARCH_RULES, workflow_dir, fingerprint({**params, "drawn": trials}),
+def open_search(dataset: str, model: str, trials: list[dict[str, Any]], space: dict[str, Any], trial_seed: int,
+                output: Path, settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+    """Create the parent run of a model's search on a dataset, with the space, the trials' count and seed as params,
+    and write its ids and the trials' settings to output (search.json), which every trial reads. Anything that
+    trains the trials again (their settings, seed or features) opens a new search, so a parent's children are the
+    trials of one search."""
+    params = {"model": model, "trials": len(trials), "trial_seed": trial_seed,
+              **{f"space.{k}": json.dumps(v) for k, v in space.items()}}
+    tags = tracking.run_tags(rule, TUNE_RULES, workflow_dir, fingerprint({**params, "drawn": trials}),
                              dataset=dataset, model=model, **{"seqsuite.stage": "search"})
     with tracking.training_run(settings["tracking_uri"], settings["artifact_root"], tuning_experiment(dataset),
                                search_name(model), params, tags, settings["server_wait_s"]) as logger:
@@ -50,18 +55,30 @@ class TrialRun(DatasetRun):
         super().__init__(load_features(features_dir), search["model"], seed, search["trials"][trial],
                          resolve_device(device), f"trial{trial}")
         self.trial = trial
-        self.params["trial"] = trial
+        # the parent's id makes a trial of a new search a new run, never the resumed run of an earlier search
+        self.params.update(trial=trial, search=search["run_id"])
         self.labels = {**self.labels, "mlflow.parentRunId": search["run_id"]}
+        self.baseline = majority_accuracy(self.features.splits["train"].labels, self.features.splits["val"].labels)
+
+    def record(self, validation: dict[str, float] | None, diverged: str | None, fitted: FitResult | None
+               ) -> dict[str, Any]:
+        """The trial's metrics.json: its validation scores (None when its loss became non-finite), settings and
+        score, the validation accuracy that counts in the search: a diverged trial's is the accuracy of predicting
+        the most frequent training label."""
+        history = fitted.history if fitted else []
+        return {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "trial": self.trial,
+                "train_seconds": fitted.train_seconds if fitted else None,
+                "best_epoch": fitted.kept_round if fitted else None, "epochs_run": len(history),
+                "metrics": {"val": validation} if validation else {}, "history": history,
+                "hyperparameters": self.hyperparameters, "diverged": diverged,
+                "score": self.baseline if diverged else validation["accuracy"]}
 
     def conclude(self, fitted: FitResult) -> Conclusion:
         """Score the kept weights on validation."""
         validation = self.evaluate("val").metrics()
         kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
         diverged = divergence(kept["train_loss"], self.features.splits["train"].labels)
-        run = {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "trial": self.trial,
-               "train_seconds": fitted.train_seconds, "best_epoch": fitted.kept_round,
-               "epochs_run": len(fitted.history), "metrics": {"val": validation}, "history": fitted.history,
-               "hyperparameters": self.hyperparameters, "diverged": diverged}
+        run = self.record(validation, diverged, fitted)
         return Conclusion(
             results={"best_val": validation}, scalars={"train_seconds": fitted.train_seconds},
             record=run, figures={"learning_curves.png": learning_curves_png([run], self.dataset)},
@@ -75,19 +92,37 @@ class TrialRun(DatasetRun):
         return None
 
 
+def majority_accuracy(train_labels: np.ndarray, val_labels: np.ndarray) -> float:
+    """The validation accuracy of always predicting the most frequent training label."""
+    return float(np.mean(val_labels == np.bincount(train_labels).argmax()))
+
+
 def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, outputs: dict[str, str], device: str,
                 threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
-    """Train one trial of a search and write its metrics.json."""
+    """Train one trial of a search and write its metrics.json. A trial whose loss becomes non-finite is a result of
+    its settings, not a failure: it is recorded as diverged (its MLflow run ends FAILED) and the search goes on."""
     torch.set_num_threads(threads)
-    search = json.loads(search_path.read_text())
-    execute(TrialRun(search, trial, seed, features_dir, device), outputs, settings, rule, workflow_dir)
+    plan = TrialRun(json.loads(search_path.read_text()), trial, seed, features_dir, device)
+    try:
+        execute(plan, outputs, settings, rule, workflow_dir)
+    except NonFiniteLossError as error:
+        log.warning("%s: DIVERGED, %s; it counts as diverged in the search", plan.title, error)
+        Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
+        with atomic_path(outputs["metrics"]) as partial:
+            partial.write_text(json.dumps(plan.record(None, str(error), None), indent=1))
+
+
+def train_tuned(chosen_path: Path, **arguments: Any) -> None:
+    """Train a model with the settings its search chose (best.json) on one seed: a run like the default settings'
+    (seqsuite.steps.train.train), in the dataset's tuning experiment."""
+    train(hyperparameters=json.loads(chosen_path.read_text())["hyperparameters"], stage="tuned", **arguments)
 
 
 def choose(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
     """The search's outcome: the best trial's settings and the expected best validation accuracy per number of
-    trials."""
-    best = best_trial(trials)
-    scores = [trial["metrics"]["val"]["accuracy"] for trial in sorted(trials, key=lambda t: int(t["trial"]))]
+    trials, over every trial's score (a diverged trial's too: it was a trial spent)."""
+    best = best_trial(trials, f"{search['model']} on {search['dataset']}")
+    scores = [trial["score"] for trial in sorted(trials, key=lambda t: int(t["trial"]))]
     return {
         "dataset": search["dataset"], "model": search["model"], "run_id": search["run_id"],
         "experiment_id": search["experiment_id"], "n_trials": len(trials), "best_trial": int(best["trial"]),
@@ -110,7 +145,9 @@ def close_search(search_path: Path, trial_paths: list[Path], output: Path, setti
     with tracking.training_run(settings["tracking_uri"], settings["artifact_root"],
                                tuning_experiment(search["dataset"]), search_name(search["model"]), params, {},
                                settings["server_wait_s"], search["run_id"]) as logger:
-        for point in chosen["expected_best"]:
+        # MLflow appends to a metric's history: a search closed again (a forced rerun) keeps its first curve, and
+        # search/best.json, which is replaced, holds the current one
+        for point in [] if logger.has_metric("expected_best_val_accuracy") else chosen["expected_best"]:
             logger.log_epoch({"n": point["n"], "expected_best_val_accuracy": point["mean"],
                               "expected_best_val_accuracy_sd": point["sd"]}, "n")
         logger.log_results({"best_val": {"accuracy": chosen["best_val_accuracy"]}},
