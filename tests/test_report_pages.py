@@ -189,11 +189,14 @@ def test_the_pages_link_to_each_other_and_load_nothing_else(tmp_path, runs, pred
     write_lab_report(*lab_inputs(), PNG_MAGIC, PNG_MAGIC, LAB_SETTINGS, folder / "longdep.html")
     index, lab = ((folder / name).read_text(encoding="utf-8") for name in ("index.html", "longdep.html"))
     assert '<a href="longdep.html">' in index and "snakemake --cores 2 longdep" in index
+    # the tuning page exists once `snakemake tune` ran (tests/test_tune_workflow.py writes one)
+    assert '<a href="tuning.html">' in index and "snakemake --cores 2 tune" in index
     assert '<a href="index.html">' in lab and "<title>Long-range dependencies</title>" in lab
     assert '<section id="long-range-dependencies">\n<h2>Long-range dependencies</h2>' in lab
     for text in (index, lab):
         assert text.startswith("<!DOCTYPE html>") and text.count("<style>") == 1
-        relative = [h for h in re.findall(r'href="([^"]*)"', text) if not h.startswith(("http", "#"))]
+        relative = [h for h in re.findall(r'href="([^"]*)"', text)
+                    if not h.startswith(("http", "#")) and h != "tuning.html"]
         assert relative and all((folder / href).is_file() for href in relative)
     assert lab.count("data:image/png;base64,") == 2 and "<script" not in lab.lower() and "<link" not in lab.lower()
 
