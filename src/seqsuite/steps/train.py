@@ -108,6 +108,11 @@ class DatasetRun:
         validation = evaluate(model, self.data["val"], self.optim.batch_size, self.device)
         return {"val_loss": validation.loss, "val_accuracy": validation.accuracy}
 
+    def divergence(self, fitted: FitResult) -> str | None:
+        """Why the fitted run counts as diverged (see divergence), judged at its kept epoch, or None."""
+        kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
+        return divergence(kept["train_loss"], self.features.splits["train"].labels)
+
     def prepare(self, logger: RunLogger) -> None:
         """Log the dataset (source and manifest digest) as the run's input."""
         meta = self.features.meta
@@ -118,8 +123,7 @@ class DatasetRun:
         evaluations = {s: self.evaluate(s) for s in ("val", "test")}
         results = {s: e.metrics() for s, e in evaluations.items()}
         n_params = count_parameters(self.model)
-        kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
-        diverged = divergence(kept["train_loss"], self.features.splits["train"].labels)
+        diverged = self.divergence(fitted)
         run = {"dataset": self.dataset, "model": self.model_name, "seed": self.seed, "n_params": n_params,
                "train_seconds": fitted.train_seconds, "best_epoch": fitted.kept_round,
                "epochs_run": len(fitted.history), "labels": self.features.meta["labels"], "metrics": results,

@@ -17,7 +17,7 @@ from seqsuite.features.store import load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
 from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute
-from seqsuite.steps.train import TUNE_RULES, DatasetRun, divergence, train, tuning_experiment
+from seqsuite.steps.train import TUNE_RULES, DatasetRun, train, tuning_experiment
 from seqsuite.training import FitResult, NonFiniteLossError, resolve_device
 from seqsuite.tuning import best_trial, expected_curve
 
@@ -76,8 +76,7 @@ class TrialRun(DatasetRun):
     def conclude(self, fitted: FitResult) -> Conclusion:
         """Score the kept weights on validation."""
         validation = self.evaluate("val").metrics()
-        kept = next(r for r in fitted.history if r[self.policy.step_key] == fitted.kept_round)
-        diverged = divergence(kept["train_loss"], self.features.splits["train"].labels)
+        diverged = self.divergence(fitted)
         run = self.record(validation, diverged, fitted)
         return Conclusion(
             results={"best_val": validation}, scalars={"train_seconds": fitted.train_seconds},
