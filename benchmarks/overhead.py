@@ -24,6 +24,10 @@ import pandas as pd
 RUN_METRICS = {
     re.compile(r"benchmarks/train_longdep_(?P<model>\w+)/(?P<task>\w+)/(?P<T>T\d+)/(?P<seed>seed\d+)\.tsv"):
         "longdep/runs/{task}/{T}/{model}/{seed}/metrics.json",
+    re.compile(r"benchmarks/train_tuned_(?P<model>\w+)/(?P<dataset>[^/]+)/(?P<seed>seed\d+)\.tsv"):
+        "tune/models/{model}/{dataset}/{seed}/metrics.json",
+    re.compile(r"benchmarks/tune_trial/(?P<dataset>[^/]+)/(?P<model>\w+)/(?P<trial>trial\d+)\.tsv"):
+        "tune/{dataset}/{model}/{trial}/metrics.json",
     re.compile(r"benchmarks/train_(?P<model>\w+)/(?P<dataset>[^/]+)/(?P<seed>seed\d+)\.tsv"):
         "models/{model}/{dataset}/{seed}/metrics.json",
 }
@@ -32,7 +36,7 @@ RUN_METRICS = {
 def metrics_path(results: Path, benchmark: Path) -> Path | None:
     """The metrics.json of a training job's benchmark file; None for other jobs."""
     relative = benchmark.relative_to(results).as_posix()
-    for pattern, template in RUN_METRICS.items():
+    for pattern, template in RUN_METRICS.items():  # in order: train_tuned_<model> before train_<model>
         if match := pattern.fullmatch(relative):
             return results / template.format(**match.groupdict())
     return None
@@ -47,7 +51,7 @@ def job_table(results: Path) -> pd.DataFrame:
         metrics = metrics_path(results, benchmark)
         if metrics is not None and metrics.exists():
             record = json.loads(metrics.read_text())
-            row["training"] = float(record["train_seconds"])
+            row["training"] = float(record["train_seconds"] or 0)  # None: a trial stopped by a NaN loss
             row.update({f"phase:{name}": seconds for name, seconds in record.get("job_seconds", {}).items()})
         rows.append(row)
     if not rows:

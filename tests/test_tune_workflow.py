@@ -4,12 +4,15 @@ of child trials, trials scored on validation only, the best trial's settings tra
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
 import pytest
 import yaml
-from conftest import snakemake, tiny_config, tiny_registry
+from conftest import REPO, snakemake, tiny_config, tiny_registry
 
 pytestmark = pytest.mark.slow
 TRIALS, SEEDS, MODELS, DATASETS = 3, [0, 1], ["mlp", "lstm"], ["digits", "polarity"]
@@ -94,3 +97,14 @@ def test_the_tuned_runs_use_the_best_trials_settings_and_the_page_compares_them_
     assert len(tuned_summary) > 1 and tuned_summary[0].startswith("dataset,model,seed")
     again = snakemake(tuned, "--cores", "2", "tune", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_overhead_benchmark_counts_the_trials_and_tuned_runs_as_training_jobs(tuned):
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "overhead.py"), str(tuned)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    row = re.compile(r"^(tune_trial|train_tuned_\w+)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s", flags=re.MULTILINE)
+    rows = {rule: (int(jobs), float(training)) for rule, jobs, training in row.findall(result.stdout)}
+    assert rows.keys() == {"tune_trial", *(f"train_tuned_{m}" for m in MODELS)}, result.stdout
+    assert rows["tune_trial"][0] == TRIALS * len(MODELS) * len(DATASETS)
+    assert all(training > 0 for _, training in rows.values()), result.stdout
