@@ -8,6 +8,7 @@ import pytest
 import torch
 from scipy import sparse
 
+from seqsuite import batches
 from seqsuite.batches import SequenceData, TabularData, TensorData
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget, Patience
@@ -83,6 +84,39 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
     result = fit(model, noise, validation(noise), Objective(), OptimConfig(lr=0.0), Patience(50, 3), 0, CPU)
     assert len(result.history) == 4 and result.kept_round == 1  # lr 0: nothing ever improves
     assert result.stopped_early and result.updates == 4 * 2
+
+
+def sparse_task(n: int, seed: int) -> TabularData:
+    """TF-IDF-like rows: 200 columns, a few non-zero in each, the label in which of two column ranges they fall."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    rows = [rng.choice(100, 4, replace=False) + 100 * label for label in labels]
+    values = rng.uniform(0.1, 1, (n, 4)).astype(np.float32)
+    matrix = sparse.csr_matrix((values.ravel(), np.concatenate(rows), np.arange(0, 4 * n + 1, 4)), shape=(n, 200))
+    return TabularData(matrix, torch.from_numpy(labels))
+
+
+def train_mlp_on_rows(dense_limit: int, monkeypatch) -> tuple[torch.nn.Module, list[dict[str, float]]]:
+    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", dense_limit)
+    train, val = sparse_task(96, 0), sparse_task(32, 1)
+    assert (train.dense is None) == (dense_limit == 0)
+    seed_everything(0)
+    model = build_model("mlp", InputSpec(n_outputs=2, tabular_dim=200), ArchitectureConfig(hidden_sizes=[8]))
+    result = fit(model, train, validation(val), Objective(), OptimConfig(lr=0.01, batch_size=16), Patience(4, 4),
+                 0, CPU)
+    return model, result.history
+
+
+def test_rows_too_large_to_make_dense_once_go_sparse_and_train_to_the_last_digit_as_dense_ones(monkeypatch):
+    data = sparse_task(10, 2)
+    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)
+    (rows,), _ = TabularData(data.matrix, data.labels).batch(np.array([7, 2, 5]))
+    assert rows.is_sparse and torch.equal(rows.to_dense(), torch.from_numpy(data.matrix[[7, 2, 5]].toarray()))
+    dense_model, dense_history = train_mlp_on_rows(2**25, monkeypatch)
+    sparse_model, sparse_history = train_mlp_on_rows(0, monkeypatch)
+    assert sparse_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9
+    assert all(torch.equal(a, b) for a, b in zip(dense_model.state_dict().values(),
+                                                 sparse_model.state_dict().values(), strict=True))
 
 
 def test_nan_loss_stops_with_advice():

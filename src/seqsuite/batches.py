@@ -46,7 +46,9 @@ DENSE_TABULAR_LIMIT = 2**25  # values (128 MiB of float32) up to which a split's
 @dataclass
 class TabularData:
     """Fixed-size rows of a sparse matrix: made dense once when small (FSDD's MFCC statistics: scipy's per-batch
-    slicing cost more than the model), per batch otherwise (MR's TF-IDF, 50,000 columns)."""
+    slicing cost more than the model), handed out sparse otherwise (MR's TF-IDF, 50,000 columns, about 30 of them
+    non-zero in a row), for the model to make dense where it runs (seqsuite.models.mlp): on a GPU only the
+    non-zero values cross the bus, not a dense 64 x 50,000 block densified on the CPU."""
 
     matrix: sparse.csr_matrix
     labels: torch.Tensor
@@ -60,10 +62,19 @@ class TabularData:
         return len(self.labels)
 
     def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
-        """Dense inputs (B, D) with targets (B,)."""
+        """Inputs (B, D), dense or sparse (COO), with targets (B,)."""
         if self.dense is not None:
             return (self.dense[index],), self.labels[index]
-        return (torch.from_numpy(self.matrix[index].toarray()),), self.labels[index]
+        return (sparse_rows(self.matrix[index]),), self.labels[index]
+
+
+def sparse_rows(rows: sparse.csr_matrix) -> torch.Tensor:
+    """CSR rows as a torch sparse COO tensor with the same shape and values (its to_dense() equals toarray())."""
+    coo = rows.tocoo()
+    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+    # from a valid CSR matrix: sorted, unique indices in range, so not checked again
+    return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape, is_coalesced=True,
+                                   check_invariants=False)
 
 
 def model_batches(tabular: bool, sequences: list[np.ndarray], rows: sparse.csr_matrix, labels: torch.Tensor,

@@ -19,5 +19,6 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(input_dim, n_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs (B, n_outputs) for inputs (B, D) or (B, T, C)."""
-        return self.net(x)
+        """Outputs (B, n_outputs) for inputs (B, D), dense or sparse, or (B, T, C)."""
+        # made dense here, on the model's device: the same values as a batch densified on the host
+        return self.net(x.to_dense() if x.is_sparse else x)
