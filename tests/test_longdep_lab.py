@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import subprocess
+import sys
 
 import mlflow
 import numpy as np
@@ -31,7 +33,8 @@ from seqsuite.longdep.tasks import TASKS, generate
 from seqsuite.models import MODELS
 from seqsuite.models.build import InputSpec, build_model
 from seqsuite.models.cells import explicit_cell, unroll
-from seqsuite.steps.lab import LabRun, generate_data, lab_architecture, load_data, summarise, train_lab_run
+from seqsuite.steps.lab import LabRun, lab_architecture, load_data, summarise, train_lab_run
+from seqsuite.steps.lab_data import generate_data
 from seqsuite.steps.runner import train_plan
 from seqsuite.training import NonFiniteLossError
 
@@ -93,6 +96,16 @@ def test_solved_is_judged_on_test_although_training_stops_on_validation(tmp_path
     run = json.loads((tmp_path / "metrics").read_text())
     assert run["stopped_solved"] and run["steps"] < 1500  # validation met the criterion
     assert run["test"]["score"] > 0.1 and run["solved"] == 0  # the test set did not
+
+
+def test_a_data_job_imports_neither_torch_nor_mlflow(tmp_path):
+    out = tmp_path / "d.npz"
+    script = ("import sys; from pathlib import Path; from seqsuite.steps.lab_data import generate_data; "
+              f"generate_data('adding', 10, 0, {{'train': 8, 'val': 4, 'test': 4}}, Path({str(out)!r})); "
+              "print(sorted({'torch', 'mlflow'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]" and load_data(out)["train"].x.shape == (8, 10, 2)
 
 
 def test_config_mistakes_are_named_before_anything_runs():

@@ -24,7 +24,7 @@ from test_training import fit_sum, order_task, validation
 from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Patience
-from seqsuite.steps.lab import generate_data
+from seqsuite.steps.lab_data import generate_data
 from seqsuite.training import Objective, OptimConfig, fit, seed_everything
 
 CPU = torch.device("cpu")

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqsuite.steps.lab import generate_data
+from seqsuite.steps.lab_data import generate_data
 from seqsuite.steps.logs import logged_step
 
 with logged_step(snakemake.log[0]):

@@ -1,4 +1,4 @@
-"""The lab's steps: generate a task's data, train one model on one (task, T, seed), summarise the sweep."""
+"""The lab's steps: train one model on one (task, T, seed), summarise the sweep (its data: seqsuite.steps.lab_data)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from seqsuite.data import SPLITS
 from seqsuite.longdep.measures import gate_frame, gradient_norms, task_scores
 from seqsuite.longdep.plots import gates_png, gradient_norms_png, history_png, message_png
 from seqsuite.longdep.summary import GRADIENT_COLUMNS, SUMMARY_COLUMNS, decay_rates, gradient_rows, summary_row
-from seqsuite.longdep.tasks import TASKS, generate
+from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import LSTM_MODELS, MODELS
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget
@@ -24,11 +24,6 @@ from seqsuite.tracking import RunLogger
 from seqsuite.training import FitResult, Objective, OptimConfig, seed_everything
 
 PROBE_SIZE = 256  # test sequences over which gradient norms and gate means are averaged
-
-
-def generate_data(task: str, length: int, seed: int, sizes: dict[str, int], out: Path) -> None:
-    """Write the fixed train, val and test sets of (task, T, seed) that every model of the sweep reads."""
-    np.savez_compressed(out, **generate(task, length, seed, sizes))
 
 
 def load_data(path: Path) -> dict[str, TensorData]:
