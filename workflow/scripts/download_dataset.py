@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from seqsuite.steps.data import download
+from seqsuite.steps.download import download
 from seqsuite.steps.logs import logged_step
 
 # The mirror says where the bytes come from, not what they are (the manifest checks that), so it

@@ -1,4 +1,4 @@
-"""The data steps: download (or copy from a mirror) and verify a dataset, then build its features."""
+"""The feature step: read a downloaded dataset (seqsuite.steps.download), split it and build its features."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 
-from seqsuite.data.download import fetch_dataset
 from seqsuite.data.loaders import carve_validation, check_labels, check_splits, load_examples
 from seqsuite.data.registry import DatasetSpec, spec_from_dict
 from seqsuite.features.build import build_speech_features, build_text_features
@@ -17,14 +16,6 @@ from seqsuite.features.speech import SpeechFeatureConfig
 from seqsuite.features.store import FeatureSet, save_features
 
 log = logging.getLogger("seqsuite")
-
-
-def download(entry: dict[str, Any], dest: Path, provenance: Path, mirror: str | None) -> None:
-    """Fetch and verify one dataset into dest; record where it came from and its manifest digest."""
-    spec = spec_from_dict(entry.pop("name"), entry)
-    info = fetch_dataset(spec, dest, mirror)
-    provenance.write_text(json.dumps({**info, "url": spec.url or spec.path}, indent=1))
-    log.info("dataset %s from %s verified (manifest sha256 %s)", spec.name, info["source"], info["manifest_sha256"])
 
 
 def build_features(spec: DatasetSpec, dataset_dir: Path, settings: dict[str, Any], split_seed: int,
