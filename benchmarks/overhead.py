@@ -28,7 +28,7 @@ RUN_METRICS = {
         "tune/models/{model}/{dataset}/{seed}/metrics.json",
     re.compile(r"benchmarks/tune_trial/(?P<dataset>[^/]+)/(?P<model>\w+)/(?P<trial>trial\d+)\.tsv"):
         "tune/{dataset}/{model}/{trial}/metrics.json",
-    re.compile(r"benchmarks/train_(?P<model>\w+)/(?P<dataset>[^/]+)/(?P<seed>seed\d+)\.tsv"):
+    re.compile(r"benchmarks/train_(?!tuned_|longdep_)(?P<model>\w+)/(?P<dataset>[^/]+)/(?P<seed>seed\d+)\.tsv"):
         "models/{model}/{dataset}/{seed}/metrics.json",
 }
 
@@ -36,7 +36,7 @@ RUN_METRICS = {
 def metrics_path(results: Path, benchmark: Path) -> Path | None:
     """The metrics.json of a training job's benchmark file; None for other jobs."""
     relative = benchmark.relative_to(results).as_posix()
-    for pattern, template in RUN_METRICS.items():  # in order: train_tuned_<model> before train_<model>
+    for pattern, template in RUN_METRICS.items():
         if match := pattern.fullmatch(relative):
             return results / template.format(**match.groupdict())
     return None
@@ -51,7 +51,8 @@ def job_table(results: Path) -> pd.DataFrame:
         metrics = metrics_path(results, benchmark)
         if metrics is not None and metrics.exists():
             record = json.loads(metrics.read_text())
-            row["training"] = float(record["train_seconds"] or 0)  # None: a trial stopped by a NaN loss
+            # None: a trial stopped by a NaN loss, whose time all counts as outside training (not recorded)
+            row["training"] = float(record["train_seconds"] or 0)
             row.update({f"phase:{name}": seconds for name, seconds in record.get("job_seconds", {}).items()})
         rows.append(row)
     if not rows:

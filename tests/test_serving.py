@@ -12,7 +12,7 @@ import soundfile
 import torch
 from conftest import sentences, write_speech_folders
 
-from seqsuite import serving, tracking
+from seqsuite import batches, serving, tracking
 from seqsuite.features.build import build_speech_features, build_text_features
 from seqsuite.features.speech import AudioError, SpeechFeatureConfig
 from seqsuite.features.store import FeatureSet
@@ -79,6 +79,17 @@ def test_a_text_model_labels_raw_sentences_as_training_saw_them(tmp_path, model_
                                loaded.predict(["superb film"])["probability"])
     with pytest.raises(Exception, match="not a string"):
         loaded.predict(pd.DataFrame({"text": ["fine", None]}))
+
+
+def test_a_text_mlp_predicts_the_same_from_sparse_rows(tmp_path, monkeypatch):
+    examples = text_examples()
+    features = build_text_features(examples, min_count=1, max_vocab=100, max_tokens=6, tfidf_ngram_max=2,
+                                   tfidf_min_df=1, tfidf_max_features=50)
+    loaded, _ = saved_classifier(tmp_path, features, "mlp")
+    texts, labels = examples.loc[examples.split == "test", "item"].tolist(), features.meta["labels"]
+    dense = probabilities(loaded.predict(texts), labels)
+    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)  # as a request of many texts on MR's 50,000 columns
+    assert np.array_equal(probabilities(loaded.predict(texts), labels), dense)
 
 
 @pytest.mark.parametrize("model_name", ["mlp", "rnn"])

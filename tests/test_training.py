@@ -112,6 +112,10 @@ def test_rows_too_large_to_make_dense_once_go_sparse_and_train_to_the_last_digit
     monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)
     (rows,), _ = TabularData(data.matrix, data.labels).batch(np.array([7, 2, 5]))
     assert rows.is_sparse and torch.equal(rows.to_dense(), torch.from_numpy(data.matrix[[7, 2, 5]].toarray()))
+    unsorted = sparse.csr_matrix((np.array([1, 2, 4], np.float32), [3, 1, 3], [0, 3]), shape=(1, 5))  # column 3 twice
+    expected = torch.from_numpy(unsorted.toarray())
+    rows = batches.sparse_rows(unsorted)  # marked coalesced only once it is: unique, sorted columns
+    assert rows.indices()[1].tolist() == [1, 3] and torch.equal(rows.to_dense(), expected)
     dense_model, dense_history = train_mlp_on_rows(2**25, monkeypatch)
     sparse_model, sparse_history = train_mlp_on_rows(0, monkeypatch)
     assert sparse_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9

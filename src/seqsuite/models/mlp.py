@@ -21,4 +21,4 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs (B, n_outputs) for inputs (B, D), dense or sparse, or (B, T, C)."""
         # made dense here, on the model's device: the same values as a batch densified on the host
-        return self.net(x.to_dense() if x.is_sparse else x)
+        return self.net(x if x.layout == torch.strided else x.to_dense())

@@ -1,5 +1,5 @@
 """The lab's data step, apart from its training step (seqsuite.steps.lab) so that a data job imports NumPy and not
-torch or MLflow: 0.1 s of start-up instead of about 5."""
+torch or MLflow (README, "Where the time goes")."""
 
 from __future__ import annotations
 
