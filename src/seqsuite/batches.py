@@ -69,13 +69,12 @@ class TabularData:
 
 
 def sparse_rows(rows: sparse.csr_matrix) -> torch.Tensor:
-    """CSR rows (a slice, changed in place) as a torch sparse COO tensor with the same shape and values: its
-    to_dense() equals toarray()."""
-    # canonical (sorted, unique columns; TF-IDF rows already are), so that marking the tensor coalesced is true: a
+    """CSR rows as a torch sparse COO tensor with the same shape and values: its to_dense() equals toarray()."""
+    # canonical (sorted, unique entries; TF-IDF rows already are), so that marking the tensor coalesced is true: a
     # GPU's to_dense() of a tensor marked coalesced adds its entries without atomics. scipy has checked the
     # indices against the shape, so torch need not check them again.
-    rows.sum_duplicates()
     coo = rows.tocoo()
+    coo.sum_duplicates()
     indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
     return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape, is_coalesced=True,
                                    check_invariants=False)
