@@ -113,6 +113,21 @@ def test_overhead_benchmark_splits_each_training_job_into_training_and_named_pha
 
 
 @pytest.mark.slow
+def test_runs_per_process_benchmark_trains_each_seed_both_ways_to_the_same_predictions(finished_workflow):
+    workdir, _ = finished_workflow
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "runs_per_process.py"), str(workdir),
+                             "--dataset", "digits", "--models", "mlp", "--seeds", "0", "1"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert len([line for line in lines if "own interpreter" in line and line.startswith("mlp seed")]) == 2
+    shared = [line for line in lines if "shared interpreter" in line]
+    assert len(shared) == 2 and all(line.endswith("test predictions the same") for line in shared), shared
+    # the second run of an interpreter skips the imports and set-up that every fresh interpreter pays
+    assert 0 < float(lines[-1].removeprefix("ratio ")) < 1
+
+
+@pytest.mark.slow
 def test_second_run_finds_nothing_to_do_and_mirror_is_untouched(finished_workflow):
     workdir, _ = finished_workflow
     result = snakemake(workdir, "--cores", "2", "-n")
