@@ -33,16 +33,21 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = {"metrics": "metrics.json", "checkpoint": "model.pt", "predictions": "predictions.csv"}
 
 
+def run_file(folder: str, seed: int, name: str) -> Path:
+    """One output (an OUTPUTS key) of a seed's run under a worker's folder."""
+    return Path(folder) / f"seed{seed}" / OUTPUTS[name]
+
+
 def worker(spec: dict) -> None:
     """Train spec's seeds one after another in this interpreter; print each run's end time and training time."""
     for seed in spec["seeds"]:
-        folder = Path(spec["folder"]) / f"seed{seed}"
-        folder.mkdir(parents=True, exist_ok=True)
+        outputs = {name: run_file(spec["folder"], seed, name) for name in OUTPUTS}
+        outputs["metrics"].parent.mkdir(parents=True, exist_ok=True)
         train(features_dir=Path(spec["features"]), model_name=spec["model"], seed=seed,
-              hyperparameters=spec["hyperparameters"], outputs={k: str(folder / v) for k, v in OUTPUTS.items()},
+              hyperparameters=spec["hyperparameters"], outputs={name: str(path) for name, path in outputs.items()},
               device="cpu", threads=1, tracking=spec["tracking"], rule=f"train_{spec['model']}",
               workflow_dir=REPO / "workflow" / "scripts")
-        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics = json.loads(outputs["metrics"].read_text())
         print(json.dumps({"seed": seed, "ended": time.time(), "train_seconds": metrics["train_seconds"]}), flush=True)
 
 
@@ -80,19 +85,20 @@ def main() -> None:
         for model in args.models:
             spec = {"features": str(features), "model": model, "tracking": tracking,
                     "hyperparameters": config["training"][kind][model]}
+            own_folder, shared_folder = f"{scratch}/own/{model}", f"{scratch}/shared/{model}"
             for seed in args.seeds:
-                started, ended, (run,) = run_worker({**spec, "seeds": [seed], "folder": f"{scratch}/own/{model}"})
+                started, ended, (run,) = run_worker({**spec, "seeds": [seed], "folder": own_folder})
                 own.append(ended - started - run["train_seconds"])
                 print(f"{model} seed {seed}: own interpreter {own[-1]:.2f} s outside training "
                       f"({run['train_seconds']:.2f} s training)")
-            previous, _, runs = run_worker({**spec, "seeds": args.seeds, "folder": f"{scratch}/shared/{model}"})
+            previous, _, runs = run_worker({**spec, "seeds": args.seeds, "folder": shared_folder})
             for position, run in enumerate(runs):
                 outside = run["ended"] - previous - run["train_seconds"]
                 previous = run["ended"]
                 if position:
                     shared.append(outside)
-                same = (Path(scratch, "own", model, f"seed{run['seed']}", OUTPUTS["predictions"]).read_bytes()
-                        == Path(scratch, "shared", model, f"seed{run['seed']}", OUTPUTS["predictions"]).read_bytes())
+                same = (run_file(own_folder, run["seed"], "predictions").read_bytes()
+                        == run_file(shared_folder, run["seed"], "predictions").read_bytes())
                 print(f"{model} seed {run['seed']}: shared interpreter, run {position + 1}: {outside:.2f} s outside "
                       f"training; test predictions {'the same' if same else 'DIFFERENT'}")
     print(f"median outside training: own interpreter {statistics.median(own):.2f} s, later run of a shared one "
