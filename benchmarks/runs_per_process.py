@@ -1,14 +1,16 @@
-"""What a dataset run costs outside training in an interpreter of its own, and as a later run of a shared one.
+"""What a dataset run costs outside training in an interpreter of its own, and as a later run of a shared one (as
+a training job runs a model's seeds now).
 
     python benchmarks/runs_per_process.py [WORKDIR] [--dataset fsdd] [--models mlp rnn lstm] [--seeds 0 1 2]
 
 WORKDIR is a folder where the default job ran; its results/features/<dataset>/ are read. Every (model, seed)
 run is trained twice with the workflow's own step (`seqsuite.steps.train.train`) and settings
-(config/config.yaml): once in a fresh interpreter per run, as a Snakemake training job is, and once with all
-of a model's seeds one after another in one interpreter. Both write to a temporary MLflow store and folder,
+(config/config.yaml): once in a fresh interpreter per run, and once with all of a model's seeds one after another
+in one interpreter, as a Snakemake training job trains them. Both write to a temporary MLflow store and folder,
 never to WORKDIR's. A run's time outside training is its wall time less `train_seconds`: in its own
 interpreter from the start of the interpreter to its exit; in the shared one from the end of the previous run
-to its own end (the first run there pays the start-up, as in its own interpreter). Prints both per model and
+to its own end, when its metrics.json was written (the first run there pays the start-up, as in its own
+interpreter). Prints both per model and
 seed and whether the two test predictions are the same bytes; the last line is `ratio <median outside training
 of the shared interpreter's later runs / median outside training in an interpreter of its own>`.
 """
@@ -40,15 +42,14 @@ def run_file(folder: str, seed: int, name: str) -> Path:
 
 def worker(spec: dict) -> None:
     """Train spec's seeds one after another in this interpreter; print each run's end time and training time."""
-    for seed in spec["seeds"]:
-        outputs = {name: run_file(spec["folder"], seed, name) for name in OUTPUTS}
-        outputs["metrics"].parent.mkdir(parents=True, exist_ok=True)
-        train(features_dir=Path(spec["features"]), model_name=spec["model"], seed=seed,
-              hyperparameters=spec["hyperparameters"], outputs={name: str(path) for name, path in outputs.items()},
-              device="cpu", threads=1, tracking=spec["tracking"], rule=f"train_{spec['model']}",
-              workflow_dir=REPO / "workflow" / "scripts")
-        metrics = json.loads(outputs["metrics"].read_text())
-        print(json.dumps({"seed": seed, "ended": time.time(), "train_seconds": metrics["train_seconds"]}), flush=True)
+    runs = {seed: {name: str(run_file(spec["folder"], seed, name)) for name in OUTPUTS} for seed in spec["seeds"]}
+    train(features_dir=Path(spec["features"]), model_name=spec["model"], runs=runs,
+          hyperparameters=spec["hyperparameters"], device="cpu", threads=1, tracking=spec["tracking"],
+          rule=f"train_{spec['model']}", workflow_dir=REPO / "workflow" / "scripts", job_log="runs_per_process")
+    for seed, outputs in runs.items():
+        metrics = Path(outputs["metrics"])
+        print(json.dumps({"seed": seed, "ended": metrics.stat().st_mtime,
+                          "train_seconds": json.loads(metrics.read_text())["train_seconds"]}), flush=True)
 
 
 def run_worker(spec: dict) -> tuple[float, float, list[dict]]:

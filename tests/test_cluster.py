@@ -80,6 +80,11 @@ def test_workflow_rules_declare_these_resources(tmp_path):
     assert "gpu" not in features and "cpus_per_task=2" in features
 
 
-def test_only_the_labs_steps_take_a_slot_of_their_group_job():
+def test_a_job_of_several_runs_asks_for_each_runs_time_and_one_runs_memory():
+    one, three = (at_attempt(job_resources("train_lab", 1, runs=runs), 2) for runs in (1, 3))
+    assert three["runtime"] == 3 * one["runtime"] and three["mem_mb"] == one["mem_mb"]
+
+
+def test_only_the_labs_data_steps_take_a_slot_of_their_group_job():
     assert all(job_resources(step, threads=1)["lab_slots"] == 1 for step in GROUPED_STEPS)
     assert not any("lab_slots" in job_resources(step, threads=1) for step in set(STEP_LIMITS) - set(GROUPED_STEPS))

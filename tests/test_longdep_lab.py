@@ -31,7 +31,7 @@ from seqsuite.longdep.tasks import TASKS, generate
 from seqsuite.models import MODELS
 from seqsuite.models.build import InputSpec, build_model
 from seqsuite.models.cells import explicit_cell, unroll
-from seqsuite.steps.lab import LabRun, lab_architecture, load_data, summarise, train_lab_run
+from seqsuite.steps.lab import LabRun, lab_architecture, load_data, summarise, train_lab_runs
 from seqsuite.steps.lab_data import generate_data
 from seqsuite.steps.runner import train_plan
 from seqsuite.training import NonFiniteLossError
@@ -89,8 +89,10 @@ def test_solved_is_judged_on_test_although_training_stops_on_validation(tmp_path
     np.savez(tmp_path / "data.npz", **arrays)
     uri, artifacts = tracking_store
     outputs = {name: str(tmp_path / name) for name in ("metrics", "gradients", "checkpoint", "gates")}
-    train_lab_run(tmp_path / "data.npz", "adding", 10, "lstm", 0, {**SETTINGS, "max_updates": 1500}, outputs, 1,
-                  {"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5}, "train_longdep_lstm", tmp_path)
+    run = {"task": "adding", "T": 10, "seed": 0, "settings": {**SETTINGS, "max_updates": 1500},
+           "data": str(tmp_path / "data.npz"), "outputs": outputs}
+    train_lab_runs("lstm", [run], 1, {"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
+                   "train_longdep_lstm", tmp_path, str(tmp_path / "job.log"))
     run = json.loads((tmp_path / "metrics").read_text())
     assert run["stopped_solved"] and run["steps"] < 1500  # validation met the criterion
     assert run["test"]["score"] > 0.1 and run["solved"] == 0  # the test set did not
@@ -245,9 +247,11 @@ def test_runs_are_logged_to_mlflow_and_summarised(tmp_path, tracking_store, capl
     metrics, gradients, gates = [], [], []
     for model in ("mlp", "rnn", "lstm"):
         outputs = {name: str(tmp_path / f"{model}-{name}") for name in ("metrics", "gradients", "checkpoint", "gates")}
-        train_lab_run(tmp_path / "data.npz", "adding", 12, model, 0, settings, outputs, threads=1,
-                      tracking={"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
-                      rule=f"train_longdep_{model}", workflow_dir=tmp_path)
+        run = {"task": "adding", "T": 12, "seed": 0, "settings": settings, "data": str(tmp_path / "data.npz"),
+               "outputs": outputs}
+        train_lab_runs(model, [run], threads=1,
+                       tracking={"tracking_uri": uri, "artifact_root": artifacts, "server_wait_s": 5},
+                       rule=f"train_longdep_{model}", workflow_dir=tmp_path, job_log=str(tmp_path / "job.log"))
         metrics.append(outputs["metrics"])
         gradients.append(outputs["gradients"])
         if model == "lstm":

@@ -35,11 +35,16 @@ def test_longdep_target_runs_the_whole_lab_and_no_dataset_job(tmp_path):
     result = dry_run_target(tmp_path, "longdep")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = job_counts(result.stdout)
-    # adding T = 20, 50, 100, 200 and temporal order T = 20, 50, 100; 3 seeds; two ablations at adding T = 200
+    # adding T = 20, 50, 100, 200 and temporal order T = 20, 50, 100; 3 seeds; two ablations at adding T = 200;
+    # one job per model, for all of its runs
     assert jobs["generate_longdep_data"] == 7 * 3
-    assert all(jobs[f"train_longdep_{model}"] == 7 * 3 for model in ("mlp", "rnn"))
-    assert jobs["train_longdep_lstm"] == 7 * 3
-    assert jobs["train_longdep_lstm_forget_bias0"] == jobs["train_longdep_lstm_no_forget_gate"] == 3
+    models = ("mlp", "rnn", "lstm", "lstm_forget_bias0", "lstm_no_forget_gate")
+    assert all(jobs[f"train_longdep_{model}"] == 1 for model in models)
+    outputs = re.findall(r"results/longdep/runs/(\w+)/T(\d+)/(\w+)/seed(\d)/metrics\.json", result.stdout)
+    runs = {model: {(task, length, seed) for task, length, run_model, seed in outputs if run_model == model}
+            for model in models}
+    assert all(len(runs[model]) == 7 * 3 for model in ("mlp", "rnn", "lstm"))
+    assert runs["lstm_forget_bias0"] == runs["lstm_no_forget_gate"] == {("adding", "200", seed) for seed in "012"}
     assert jobs["summarise_longdep"] == jobs["write_lab_report"] == 1
     assert not {"download_dataset", "extract_features", "train_mlp", "train_lstm", "write_report"} & set(jobs)
 
@@ -50,7 +55,7 @@ def test_default_job_leaves_the_lab_out_unless_enabled(tmp_path):
     enabled = dry_run(tmp_path, "longdep={enabled: true, seeds: [0], ablations: {no_forget_gate: false}}")
     assert enabled.returncode == 0, enabled.stderr[-3000:]
     jobs = job_counts(enabled.stdout)
-    assert jobs["train_mlp"] == default["train_mlp"] and jobs["train_longdep_rnn"] == 7
+    assert jobs["train_mlp"] == default["train_mlp"] and jobs["train_longdep_rnn"] == 1
     assert jobs["train_longdep_lstm_forget_bias0"] == 1 and "train_longdep_lstm_no_forget_gate" not in jobs
     assert jobs["write_report"] == jobs["write_lab_report"] == 1
 

@@ -105,17 +105,33 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
     assert "saved by a run with other settings" in caplog.text
 
 
+def test_a_finished_runs_kept_outputs_are_restored_for_the_same_settings_only(tmp_path):
+    outputs = {"metrics": str(tmp_path / "metrics.json"), "checkpoint": str(tmp_path / "model.pt")}
+    Path(outputs["metrics"]).write_text('{"accuracy": 0.9}')
+    Path(outputs["checkpoint"]).write_bytes(bytes(range(256)))
+    Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).keep_outputs(outputs)
+    for path in outputs.values():  # as Snakemake deletes a failed job's outputs
+        Path(path).unlink()
+    assert not Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.02})).restore_outputs(outputs)
+    assert not any(Path(path).exists() for path in outputs.values())
+    assert not Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).restore_outputs({"metrics": "other"})
+    assert Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).restore_outputs(outputs)
+    assert Path(outputs["metrics"]).read_text() == '{"accuracy": 0.9}'
+    assert Path(outputs["checkpoint"]).read_bytes() == bytes(range(256))
+
+
 LAB_JOB = """
 import sys
 from pathlib import Path
-from seqsuite.steps.lab import train_lab_run
+from seqsuite.steps.lab import train_lab_runs
 folder = Path(sys.argv[1])
 settings = {"hidden_size": 16, "mlp_hidden_sizes": [16], "lr": 0.01, "clip_norm": 1.0, "forget_bias": 1.0,
             "batch_size": 32, "max_updates": int(sys.argv[4]), "eval_every": 20}
 outputs = {name: str(folder / f"{name}.out") for name in ("metrics", "gradients", "checkpoint", "gates")}
-train_lab_run(folder.parent / "data.npz", "adding", 30, "lstm", 0, settings, outputs, 1,
-              {"tracking_uri": sys.argv[2], "artifact_root": sys.argv[3], "server_wait_s": 5}, "train_longdep_lstm",
-              folder)
+run = {"task": "adding", "T": 30, "seed": 0, "settings": settings, "data": str(folder.parent / "data.npz"),
+       "outputs": outputs}
+train_lab_runs("lstm", [run], 1, {"tracking_uri": sys.argv[2], "artifact_root": sys.argv[3], "server_wait_s": 5},
+               "train_longdep_lstm", folder, str(folder / "job.log"))
 """
 
 
@@ -158,46 +174,56 @@ def test_sigterm_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_p
     assert np.isclose(run.data.metrics["test_score"], whole["test"]["score"])
 
 
-def long_lstm_workdir(workdir):
-    """A tiny workflow whose one training job (an LSTM on digits) runs long enough to be killed mid-way."""
+def long_lstm_workdir(workdir, seeds=(0,)):
+    """A tiny workflow whose one training job (an LSTM on digits, one run per seed) runs long enough to be killed
+    mid-way."""
     workdir.mkdir()
     tiny_registry(workdir)
     config = tiny_config(workdir, ["digits"])
-    config["models"] = ["lstm"]
+    config.update(models=["lstm"], seeds=list(seeds))
     config["training"]["speech"]["lstm"].update(max_epochs=150, patience=150, hidden_size=16)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir
 
 
 @pytest.mark.slow
-def test_a_job_killed_mid_training_resumes_when_snakemake_runs_again(tmp_path):
-    whole = long_lstm_workdir(tmp_path / "whole")
+def test_a_job_killed_in_its_second_run_restores_the_first_and_resumes_the_second_when_snakemake_runs_again(
+        tmp_path):
+    whole = long_lstm_workdir(tmp_path / "whole", seeds=(0, 1))
     assert snakemake(whole, "--cores", "1").returncode == 0
-    killed = long_lstm_workdir(tmp_path / "killed")
-    run = Path("results/models/lstm/digits/seed0")
+    killed = long_lstm_workdir(tmp_path / "killed", seeds=(0, 1))
+    runs = [Path(f"results/models/lstm/digits/seed{seed}") for seed in (0, 1)]
     first = subprocess.Popen([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory",
                               str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "1"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
-    while not (killed / run / "resume.pt").exists() and time.monotonic() < deadline:
+    while not (killed / runs[1] / "resume.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     jobs = subprocess.run(["pgrep", "-f", f"{killed}/.snakemake/scripts/.*train.py"], capture_output=True, text=True)
     for pid in jobs.stdout.split():
         os.kill(int(pid), signal.SIGKILL)
     output, _ = first.communicate(timeout=300)
     assert jobs.stdout.split() and first.returncode != 0, output[-3000:]
-    assert not (killed / run / "metrics.json").exists() and (killed / run / "resume.pt").exists()
+    # Snakemake deleted the job's outputs, the first run's too; its copy and the second's state are kept
+    assert not any((killed / run / "metrics.json").exists() for run in runs)
+    assert all((killed / run / "resume.pt").exists() for run in runs)
 
     again = snakemake(killed, "--cores", "1")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "resuming from" in (killed / "logs" / "train_lstm" / "digits" / "seed0.log").read_text()
-    resumed, expected = (json.loads((folder / run / "metrics.json").read_text()) for folder in (killed, whole))
-    for key in ("metrics", "history", "best_epoch", "epochs_run"):
-        assert resumed[key] == expected[key], key
+    log = (killed / "logs" / "train_lstm" / "digits.log").read_text()
+    assert "lstm on digits, seed 0: finished by an earlier attempt of this job" in log and "resuming from" in log
+    assert not any((killed / run / "resume.pt").exists() for run in runs)
     client = mlflow.MlflowClient(f"sqlite:///{killed / 'results' / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
-    assert [(r.info.run_name, r.info.status) for r in runs] == [("lstm-seed0", "FINISHED")]
-    assert runs[0].info.run_id == resumed["run_id"]
+    mlflow_runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id],
+                                     run_view_type=ViewType.ALL)
+    assert sorted((r.info.run_name, r.info.status) for r in mlflow_runs) == [("lstm-seed0", "FINISHED"),
+                                                                             ("lstm-seed1", "FINISHED")]
+    for run in runs:
+        resumed, expected = (json.loads((folder / run / "metrics.json").read_text()) for folder in (killed, whole))
+        for key in ("metrics", "history", "best_epoch", "epochs_run"):
+            assert resumed[key] == expected[key], (run, key)
+        assert resumed["run_id"] in {r.info.run_id for r in mlflow_runs}
+        assert (killed / run / "predictions.csv").read_bytes() == (whole / run / "predictions.csv").read_bytes()
 
 
 @pytest.mark.slow
@@ -220,7 +246,7 @@ def test_a_full_disk_fails_the_job_naming_it_and_the_rerun_after_freeing_space_f
         subprocess.run(["mount", "-o", "remount,size=200M", str(results)], check=True)
         again = snakemake(workdir, "--cores", "1")
         assert again.returncode == 0, again.stderr[-3000:]
-        assert "resuming from" in (workdir / "logs" / "train_lstm" / "digits" / "seed0.log").read_text()
+        assert "resuming from" in (workdir / "logs" / "train_lstm" / "digits.log").read_text()
         client = mlflow.MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
         runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
         assert [(r.info.run_name, r.info.status) for r in runs] == [("lstm-seed0", "FINISHED")]

@@ -149,7 +149,7 @@ def test_a_job_stopped_at_its_time_limit_resumes_with_a_longer_one_and_ends_as_i
     # the store warning came before the first job went to SLURM
     assert output.index("SQLite") < output.index("has been submitted with SLURM jobid"), output[:3000]
 
-    log = (cut / "logs" / "train_lstm" / "polarity" / "seed0.log").read_text()
+    log = (cut / "logs" / "train_lstm" / "polarity.log").read_text()
     resumed_at = int(re.search(r"resuming from \S+resume\.pt at update \d+ \(epoch (\d+)\)", log).group(1))
     assert resumed_at > 1, log[:2000]
     metrics = [json.loads((workdir / "results/models/lstm/polarity/seed0/metrics.json").read_text())
@@ -161,7 +161,7 @@ def test_a_job_stopped_at_its_time_limit_resumes_with_a_longer_one_and_ends_as_i
     assert run_names_and_states(tracking_uri, "polarity") == [("lstm-seed0", "FINISHED")]
 
 
-def test_the_labs_short_jobs_go_to_slurm_in_groups(cluster, tmp_path, capsys):
+def test_the_labs_short_jobs_go_to_slurm_as_one_per_model_and_a_group_of_data_jobs(cluster, tmp_path, capsys):
     tiny_registry(tmp_path)
     config = tiny_lab(tiny_config(tmp_path, ["digits"]))
     config["mlflow"]["single_node"] = True  # both nodes share this machine's file system
@@ -176,10 +176,12 @@ def test_the_labs_short_jobs_go_to_slurm_in_groups(cluster, tmp_path, capsys):
     jobs = {job_id: job_facts(job_id) for job_id, _ in submitted(output)}
     with capsys.disabled():
         print(f"\nthe lab's {lab_jobs} jobs went to SLURM as {len(jobs)}: {jobs}")
-    # three (task, T) data sets and their runs, 3 + 3 * 3 + 2 ablation jobs, in one SLURM job (four groups fit in
-    # one); then the lab's summary
+    # three (task, T) data sets in one SLURM job (four data jobs fit in one), 3 * 3 + 2 ablation runs in one job per
+    # model; then the lab's summary
     assert lab_jobs == 14, output[-3000:]
-    assert sorted(name for _, name in submitted(output)) == ["longdep", "summarise_longdep"], output[-3000:]
+    assert sorted(name for _, name in submitted(output)) == [
+        "longdep", "summarise_longdep", *(f"train_longdep_{model}" for model in (
+            "lstm", "lstm_forget_bias0", "lstm_no_forget_gate", "mlp", "rnn"))], output[-3000:]
     assert {facts["JobState"] for facts in jobs.values()} == {"COMPLETED"}
-    assert all("cpu=1," in facts["TRES"] for facts in jobs.values())  # one lab slot: one CPU, jobs in series
+    assert all("cpu=1," in facts["TRES"] for facts in jobs.values())  # one lab slot or one training thread
     assert (tmp_path / "results" / "report" / "longdep.html").exists()

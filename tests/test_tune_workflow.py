@@ -103,8 +103,10 @@ def test_overhead_benchmark_counts_the_trials_and_tuned_runs_as_training_jobs(tu
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "overhead.py"), str(tuned)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    row = re.compile(r"^(tune_trial|train_tuned_\w+)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s", flags=re.MULTILINE)
-    rows = {rule: (int(jobs), float(training)) for rule, jobs, training in row.findall(result.stdout)}
+    row = re.compile(r"^(tune_trial|train_tuned_\w+)\s+(\d+)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s", flags=re.MULTILINE)
+    rows = {rule: (int(jobs), int(runs), float(training)) for rule, jobs, runs, training in row.findall(result.stdout)}
     assert rows.keys() == {"tune_trial", *(f"train_tuned_{m}" for m in MODELS)}, result.stdout
     assert rows["tune_trial"][0] == TRIALS * len(MODELS) * len(DATASETS)
-    assert all(training > 0 for _, training in rows.values()), result.stdout
+    # one job per dataset and model, a run per tune seed in each
+    assert all(rows[f"train_tuned_{m}"][:2] == (len(DATASETS), len(SEEDS) * len(DATASETS)) for m in MODELS)
+    assert all(training > 0 for *_, training in rows.values()), result.stdout

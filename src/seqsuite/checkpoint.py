@@ -111,8 +111,24 @@ class Checkpoint:
         """Write the state atomically: a half-written checkpoint never takes the place of a whole one."""
         save_torch({**state, **self.extra, "fingerprint": self.digest}, self.path)
 
+    def keep_outputs(self, outputs: dict[str, str]) -> None:
+        """Replace the training state by a copy of the finished run's outputs (name -> path): Snakemake deletes
+        every output of a job that fails, so a job of several runs stopped after this one restores it on its
+        next attempt instead of training it again."""
+        self.save({"outputs": {name: Path(path).read_bytes() for name, path in outputs.items()}})
+
+    def restore_outputs(self, outputs: dict[str, str]) -> bool:
+        """Write back the outputs an earlier attempt kept for the same settings; False when it kept none."""
+        kept = (self.saved or {}).get("outputs")
+        if kept is None or set(kept) != set(outputs):
+            return False
+        for name, path in outputs.items():
+            with atomic_path(path) as partial:
+                partial.write_bytes(kept[name])
+        return True
+
     def remove(self) -> None:
-        """Drop the state once the run's outputs are written."""
+        """Drop the state (or the kept outputs) once the job's outputs are all written."""
         self.path.unlink(missing_ok=True)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# (memory in MB, run time in minutes) per step; measured peaks here: about 0.7 GB for downloads and
-# features, 1.2 GB for training (torch + MLflow), minutes per job on the default datasets.
+# (memory in MB, run time in minutes) per step, and per run for the training steps, whose jobs train several runs
+# one after another; measured peaks here: about 0.7 GB for downloads and features, 1.2 GB for training (torch +
+# MLflow), minutes per run on the default datasets.
 STEP_LIMITS = {
     "download": (1024, 30),
     "features": (4096, 60),
@@ -21,9 +22,9 @@ STEP_LIMITS = {
     # the lab's runs: at most 1.1 GB and a minute or two each (README, "The long-dependency lab")
     "train_lab": (2048, 10),
 }
-# The lab's steps run in SLURM jobs of several (rule group "longdep"); each takes one of its job's lab_slots,
-# which the SLURM profile sets per job, so that a group's runs share the CPUs it asks for.
-GROUPED_STEPS = ("generate", "train_lab")
+# The lab's data jobs run in SLURM jobs of several (rule group "longdep"); each takes one of its job's lab_slots,
+# which the SLURM profile sets per job, so that a group's jobs share the CPUs it asks for.
+GROUPED_STEPS = ("generate",)
 
 
 def grows_with_attempt(first: int) -> Callable[[Any, int], int]:
@@ -35,12 +36,13 @@ def grows_with_attempt(first: int) -> Callable[[Any, int], int]:
     return amount
 
 
-def job_resources(step: str, threads: int, device: str = "cpu") -> dict[str, Any]:
-    """Snakemake resources for one step; training jobs on device 'cuda' ask for one GPU."""
+def job_resources(step: str, threads: int, device: str = "cpu", runs: int = 1) -> dict[str, Any]:
+    """Snakemake resources for one step (a job of `runs` runs, one after another); training jobs on device 'cuda'
+    ask for one GPU."""
     if step not in STEP_LIMITS:
         raise ValueError(f"unknown step {step!r}; steps are {', '.join(STEP_LIMITS)}")
     mem_mb, runtime = STEP_LIMITS[step]
-    resources = {"mem_mb": grows_with_attempt(mem_mb), "runtime": grows_with_attempt(runtime),
+    resources = {"mem_mb": grows_with_attempt(mem_mb), "runtime": grows_with_attempt(runtime * runs),
                  "cpus_per_task": threads}
     if step == "train" and device == "cuda":
         resources["gpu"] = 1

@@ -23,7 +23,7 @@ from seqsuite.data.registry import load_registry, select, user_files, user_folde
 from seqsuite.features import FEATURE_FILES
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
-from seqsuite.models import CHOICES, LSTM_MODELS, MODELS
+from seqsuite.models import CHOICES, LSTM_MODELS
 from seqsuite.server import cluster_store_warning
 from seqsuite.tuning import draw_trials, space_problems
 
@@ -200,9 +200,24 @@ def training_settings(model):
     return lambda wildcards: config["training"][DATASETS[wildcards.dataset].kind][model]
 
 
-def run_outputs(model):
-    """What one dataset run writes, with its wildcards."""
-    return {name: run_path(name, model) for name in RUN_FILES}
+def default_seed_jobs():
+    """The default settings' jobs per dataset and model, by rule-name suffix: one for config's seeds, and one for
+    the tune seeds not among them (the tuning page compares both settings on the same seeds), if any."""
+    extra = [seed for seed in config["tune"]["seeds"] if seed not in config["seeds"]]
+    return {"": config["seeds"], **({"_tune_seeds": extra} if extra else {})}
+
+
+def seed_run_outputs(path, model, seeds):
+    """Every output (a RUN_FILES key) of a model's runs on a dataset, one run per seed, with {dataset} left in;
+    path is run_path or tuned_run_path."""
+    return [path(name, model, seed=seed) for seed in seeds for name in RUN_FILES]
+
+
+def seed_runs(path, model, seeds):
+    """An input function for params: each seed's outputs (RUN_FILES key -> path) on the job's dataset."""
+    return lambda wildcards: {
+        seed: {name: path(name, model, wildcards.dataset, seed) for name in RUN_FILES} for seed in seeds
+    }
 
 
 def all_run_paths(name, datasets=None, seeds=None):
@@ -239,11 +254,6 @@ def search_trial_paths(wildcards):
     return [trial_path(wildcards.model, wildcards.dataset, trial) for trial in range(config["tune"]["trials"])]
 
 
-def tuned_run_outputs(model):
-    """What one run with a model's tuned settings writes, with its wildcards."""
-    return {name: tuned_run_path(name, model) for name in RUN_FILES}
-
-
 def all_tuned_run_paths(name):
     """One output (a RUN_FILES key) of every tuned run: each compared dataset, model and tune seed."""
     return [
@@ -257,9 +267,23 @@ def lab_run_files(model):
     return [name for name in LAB_RUN_FILES if name != "gates" or model in LSTM_MODELS]
 
 
+def lab_models():
+    """The models the lab runs (longdep.models and the enabled ablations), in the order of its runs."""
+    return list(dict.fromkeys(model for _, _, model, _ in lab_runs(config["longdep"])))
+
+
+def lab_model_runs(model):
+    """(task, T, seed) of each lab run of a model."""
+    return [(task, length, seed) for task, length, run_model, seed in lab_runs(config["longdep"]) if run_model == model]
+
+
 def lab_run_outputs(model):
-    """What one lab run writes, with its wildcards."""
-    return {name: lab_run_path(name, model) for name in lab_run_files(model)}
+    """Every output of a lab model's runs."""
+    return [
+        lab_run_path(name, model, task, length, seed)
+        for task, length, seed in lab_model_runs(model)
+        for name in lab_run_files(model)
+    ]
 
 
 def all_lab_run_paths(name):
@@ -271,7 +295,26 @@ def all_lab_run_paths(name):
     ]
 
 
-def lab_settings(wildcards):
-    """The optimiser, sizes and the task's batch size and budget, for one lab run."""
-    task = config["longdep"]["tasks"][wildcards.task]
-    return {**config["longdep"]["training"], "batch_size": task["batch_size"], "max_updates": task["max_updates"]}
+def lab_settings(task):
+    """The optimiser, sizes and the task's batch size and budget, for a lab run on the task."""
+    settings = config["longdep"]["tasks"][task]
+    return {
+        **config["longdep"]["training"],
+        "batch_size": settings["batch_size"],
+        "max_updates": settings["max_updates"],
+    }
+
+
+def lab_job_runs(model):
+    """Each run of a lab model's job (params): its task, T, seed, settings, data and outputs."""
+    return [
+        {
+            "task": task,
+            "T": length,
+            "seed": seed,
+            "settings": lab_settings(task),
+            "data": lab_data_path(task, length, seed),
+            "outputs": {name: lab_run_path(name, model, task, length, seed) for name in lab_run_files(model)},
+        }
+        for task, length, seed in lab_model_runs(model)
+    ]

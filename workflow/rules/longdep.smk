@@ -21,30 +21,29 @@ rule generate_longdep_data:
         "../scripts/generate_longdep_data.py"
 
 
-# One rule per model of the registry, as for the datasets (train_longdep_mlp, ..., the ablations too).
-for model in MODELS:
+# One rule per model the lab runs, as for the datasets (train_longdep_mlp, ..., the ablations too); a job trains
+# its model on every task, T and seed, one run after another in one process (most runs train for seconds).
+for model in lab_models():
 
     rule:
         name:
             f"train_longdep_{model}"
         input:
-            data=lab_data_path(),
+            data=sorted({lab_data_path(task, length, seed) for task, length, seed in lab_model_runs(model)}),
         output:
-            **lab_run_outputs(model),
+            lab_run_outputs(model),
         log:
-            f"logs/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.log",
+            f"logs/train_longdep_{model}/runs.log",
         benchmark:
-            f"results/benchmarks/train_longdep_{model}/{{task}}/T{{T}}/seed{{seed}}.tsv"
-        group:
-            "longdep"
+            f"results/benchmarks/train_longdep_{model}/runs.tsv"
         conda:
             "../../environment.yml"
         threads: config["threads"]["train"]
         resources:
-            **job_resources("train_lab", threads=config["threads"]["train"]),
+            **job_resources("train_lab", threads=config["threads"]["train"], runs=len(lab_model_runs(model))),
         params:
             model=model,
-            settings=lab_settings,
+            runs=lab_job_runs(model),
         script:
             "../scripts/train_longdep.py"
 

@@ -1,25 +1,28 @@
 # One rule per model of the registry (train_mlp, train_rnn, train_lstm, ...), so each can be run,
-# scheduled and given resources on its own.
-for model in CHOICES:
+# scheduled and given resources on its own. A job trains its model on one dataset for every seed, one run after
+# another in one process: a process's start-up costs more than a small run's training (README, "Where the time
+# goes"). The tune seeds not among `seeds` are jobs of their own (train_<model>_tune_seeds), for the tuning page.
+for model, (suffix, seeds) in itertools.product(CHOICES, default_seed_jobs().items()):
 
     rule:
         name:
-            f"train_{model}"
+            f"train_{model}{suffix}"
         input:
             features=rules.extract_features.output,
         output:
-            **run_outputs(model),
+            seed_run_outputs(run_path, model, seeds),
         log:
-            f"logs/train_{model}/{{dataset}}/seed{{seed}}.log",
+            f"logs/train_{model}{suffix}/{{dataset}}.log",
         benchmark:
-            f"results/benchmarks/train_{model}/{{dataset}}/seed{{seed}}.tsv"
+            f"results/benchmarks/train_{model}{suffix}/{{dataset}}.tsv"
         conda:
             "../../environment.yml"
         threads: config["threads"]["train"]
         resources:
-            **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
+            **job_resources("train", threads=config["threads"]["train"], device=config["device"], runs=len(seeds)),
         params:
             model=model,
             hyperparameters=training_settings(model),
+            runs=seed_runs(run_path, model, seeds),
         script:
             "../scripts/train.py"

@@ -63,7 +63,7 @@ rule close_search:
         "../scripts/close_search.py"
 
 
-# One rule per model, as for the default settings' runs.
+# One rule per model, as for the default settings' runs: a job trains every tune seed.
 for model in CHOICES:
 
     rule:
@@ -73,18 +73,21 @@ for model in CHOICES:
             features=rules.extract_features.output,
             chosen=search_path("chosen", model),
         output:
-            **tuned_run_outputs(model),
+            seed_run_outputs(tuned_run_path, model, config["tune"]["seeds"]),
         log:
-            f"logs/train_tuned_{model}/{{dataset}}/seed{{seed}}.log",
+            f"logs/train_tuned_{model}/{{dataset}}.log",
         benchmark:
-            f"results/benchmarks/train_tuned_{model}/{{dataset}}/seed{{seed}}.tsv"
+            f"results/benchmarks/train_tuned_{model}/{{dataset}}.tsv"
         conda:
             "../../environment.yml"
         threads: config["threads"]["train"]
         resources:
-            **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
+            **job_resources(
+                "train", threads=config["threads"]["train"], device=config["device"], runs=len(config["tune"]["seeds"])
+            ),
         params:
             model=model,
+            runs=seed_runs(tuned_run_path, model, config["tune"]["seeds"]),
         script:
             "../scripts/train_tuned.py"
 

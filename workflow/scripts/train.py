@@ -1,4 +1,4 @@
-"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm, ...) on one dataset and seed."""
+"""Snakemake adapter: train one model (train_mlp, train_rnn, train_lstm, ...) on one dataset, once per seed."""
 
 from pathlib import Path
 
@@ -11,12 +11,12 @@ with logged_step(snakemake.log[0]):
     train(
         features_dir=Path(snakemake.input[0]).parent,
         model_name=snakemake.params.model,
-        seed=int(snakemake.wildcards.seed),
         hyperparameters=dict(snakemake.params.hyperparameters),
-        outputs=dict(snakemake.output.items()),
+        runs=dict(snakemake.params.runs),
         device=snakemake.config["device"],
         threads=snakemake.threads,
         tracking=snakemake.config["mlflow"],
         rule=snakemake.rule,
         workflow_dir=Path(snakemake.scriptdir),
+        job_log=snakemake.log[0],
     )

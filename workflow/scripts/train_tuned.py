@@ -1,4 +1,4 @@
-"""Snakemake adapter: train one model (train_tuned_mlp, train_tuned_rnn, ...) on one dataset and seed with the
+"""Snakemake adapter: train one model (train_tuned_mlp, train_tuned_rnn, ...) on one dataset, once per seed with the
 settings its search chose."""
 
 from pathlib import Path
@@ -12,11 +12,11 @@ with logged_step(snakemake.log[0]):
         chosen_path=Path(snakemake.input.chosen),
         features_dir=Path(snakemake.input.features[0]).parent,
         model_name=snakemake.params.model,
-        seed=int(snakemake.wildcards.seed),
-        outputs=dict(snakemake.output.items()),
+        runs=dict(snakemake.params.runs),
         device=snakemake.config["device"],
         threads=snakemake.threads,
         tracking=snakemake.config["mlflow"],
         rule=snakemake.rule,
         workflow_dir=Path(snakemake.scriptdir),
+        job_log=snakemake.log[0],
     )

@@ -18,4 +18,5 @@ with logged_step(snakemake.log[0]):
         settings=snakemake.config["mlflow"],
         rule=snakemake.rule,
         workflow_dir=Path(snakemake.scriptdir),
+        job_log=snakemake.log[0],
     )

@@ -1,5 +1,5 @@
-"""Where a job's time goes: seconds per phase, from the process's start (the interpreter and imports) to its
-outputs, written into metrics.json for benchmarks/overhead.py."""
+"""Where a run's time goes: seconds per phase, from the process's start (the interpreter and imports) or the end of
+the job's previous run to its outputs, written into metrics.json for benchmarks/overhead.py."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import psutil
 
 
 class JobClock:
-    """Seconds per named phase; `startup` is the time from the process's creation to the clock's."""
+    """Seconds per named phase; `startup` is the time from `since` (a time.time(); by default the process's creation)
+    to the clock's."""
 
-    def __init__(self) -> None:
+    def __init__(self, since: float | None = None) -> None:
         now = time.time()
-        self.seconds = {"startup": now - psutil.Process().create_time()}
+        self.seconds = {"startup": now - (psutil.Process().create_time() if since is None else since)}
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:

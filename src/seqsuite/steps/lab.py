@@ -1,8 +1,10 @@
-"""The lab's steps: train one model on one (task, T, seed), summarise the sweep (its data: seqsuite.steps.lab_data)."""
+"""The lab's steps: train one model on each of its (task, T, seed), summarise the sweep (its data:
+seqsuite.steps.lab_data)."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import LSTM_MODELS, MODELS
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget
-from seqsuite.steps.runner import Conclusion, execute
+from seqsuite.steps.runner import Conclusion, execute_runs
 from seqsuite.tracking import RunLogger
 from seqsuite.training import FitResult, Objective, OptimConfig, seed_everything
 
@@ -60,7 +62,9 @@ class LabRun:
         channels = data["train"].x.shape[2]
         inputs = InputSpec(n_outputs=self.task.n_outputs, sequence_dim=channels, tabular_dim=length * channels)
         self.model = build_model(model_name, inputs, lab_architecture(settings))
+        measuring = time.perf_counter()
         self.norms = {"init": gradient_norms(self.model, self.task, self.probe.x, self.probe.y)}
+        self.measure_seconds = time.perf_counter() - measuring  # the lab's measurements, besides training
         self.train = data["train"]
         self.objective = Objective(regression=self.task.regression)
         self.optim = OptimConfig(lr=settings["lr"], batch_size=settings["batch_size"], clip_norm=settings["clip_norm"])
@@ -78,16 +82,18 @@ class LabRun:
         """Score on test, measure the trained gradient norms (and the LSTMs' gates), and plot them."""
         test = task_scores(self.model, self.task, self.data["test"].x, self.data["test"].y)
         solved = test["score"] <= self.task.solved_at
+        measuring = time.perf_counter()
         self.norms["trained"] = gradient_norms(self.model, self.task, self.probe.x, self.probe.y)
         run = {"task": self.task.name, "T": self.length, "model": self.model_name, "seed": self.seed,
                "solved": int(solved), "test": test, "steps": fitted.updates, "stopped_solved": fitted.stopped_early,
                "train_seconds": fitted.train_seconds, "history": fitted.history, "settings": self.settings}
-        gradients = gradient_rows(run, self.norms)
-        tables = {"gradients": gradients}
-        figures = {"learning_curves.png": history_png(fitted.history, self.task.name, self.title),
-                   "gradient_norms.png": gradient_norms_png(gradients)}
+        tables = {"gradients": gradient_rows(run, self.norms)}
         if self.model_name in LSTM_MODELS:
             tables["gates"] = gate_frame(self.model, self.task.name, self.probe.x, run)
+        run["measure_seconds"] = self.measure_seconds + time.perf_counter() - measuring
+        figures = {"learning_curves.png": history_png(fitted.history, self.task.name, self.title),
+                   "gradient_norms.png": gradient_norms_png(tables["gradients"])}
+        if "gates" in tables:
             figures["gates.png"] = gates_png(tables["gates"], f"gates of the trained {self.title}")
         return Conclusion(
             results={"test": test},
@@ -102,13 +108,14 @@ class LabRun:
         return logger.log_model(self.model, self.probe.x[:1].numpy())
 
 
-def train_lab_run(data_path: Path, task: str, length: int, model_name: str, seed: int, settings: dict[str, Any],
-                  outputs: dict[str, str], threads: int, tracking: dict[str, Any], rule: str,
-                  workflow_dir: Path) -> None:
-    """Train one lab model on one (task, T, seed), measure its gradients (and gates), log it to MLflow."""
+def train_lab_runs(model_name: str, runs: list[dict[str, Any]], threads: int, tracking: dict[str, Any], rule: str,
+                   workflow_dir: Path, job_log: str) -> None:
+    """Train one lab model on each of its runs (dicts of task, T, seed, settings, data and outputs), one after
+    another in this process: measure its gradients (and gates), log it to MLflow, write its outputs."""
     torch.set_num_threads(threads)
-    plan = LabRun(load_data(data_path), task, length, model_name, seed, settings)
-    execute(plan, outputs, tracking, rule, workflow_dir)
+    plans = ((LabRun(load_data(Path(run["data"])), run["task"], run["T"], model_name, run["seed"], run["settings"]),
+              run["outputs"]) for run in runs)
+    execute_runs(plans, tracking, rule, workflow_dir, job_log)
 
 
 def summarise(metrics: list[str], gradients: list[str], gates: list[str], settings: dict[str, Any],

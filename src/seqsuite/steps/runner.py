@@ -1,5 +1,5 @@
 """The one step runner of every training job, the datasets' and the lab's: an MLflow run around the training
-loop, then the run's curves, results, plots, model and output files."""
+loop, then the run's curves, results, plots, model and output files; a job's runs one after another."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+import psutil
 import torch
 from torch import nn
 
@@ -25,7 +26,9 @@ from seqsuite.steps.clock import JobClock
 from seqsuite.training import FitResult, NonFiniteLossError, Objective, OptimConfig, fit
 
 log = logging.getLogger("seqsuite")
-RESUME_FILE = "resume.pt"  # beside a run's outputs, while it trains; not an output, so a failed job keeps it
+# beside a run's outputs while it trains, then a copy of its outputs until its job ends; not an output, so a
+# failed job keeps it
+RESUME_FILE = "resume.pt"
 
 
 @dataclass
@@ -93,17 +96,42 @@ def round_reporter(plan: RunPlan, logger: tracking.RunLogger, clock: JobClock) -
     return report
 
 
-def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], settings: dict[str, Any], rule: str,
+                 workflow_dir: Path, job_log: str) -> None:
+    """Train a job's runs (each plan with its outputs) one after another in this process, each as `execute` does:
+    the imports, MLflow's connection and the optimiser's set-up are paid once per job, not once per run.
+
+    Each finished run keeps a copy of its outputs in its resume.pt until the job's last run has finished, so that a
+    job stopped halfway (Snakemake then deletes all of its outputs) restores those runs when it runs again instead
+    of training them again. `runs` may build each plan when it is asked for, so that one run's data are in memory
+    at a time.
+    """
+    checkpoints = []
+    since = psutil.Process().create_time()
+    for plan, outputs in runs:
+        checkpoints.append(execute(plan, outputs, settings, rule, workflow_dir, JobClock(since), job_log))
+        since = time.time()
+    for checkpoint in checkpoints:
+        checkpoint.remove()
+
+
+def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path,
+            clock: JobClock, job_log: str) -> Checkpoint:
     """Train a plan inside an MLflow run (config's mlflow settings) and write its outputs: checkpoint,
-    metrics.json and the plan's tables.
+    metrics.json (with its job's log, which benchmarks/overhead.py matches to the job's time) and the plan's
+    tables. Returns the run's Checkpoint, which holds a copy of the outputs until the caller removes it.
 
     The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
-    that finds one from the same settings resumes it and continues its MLflow run.
+    that finds one from the same settings resumes it and continues its MLflow run, or restores the outputs of a
+    run that had finished.
     """
-    clock = JobClock()
     digest = fingerprint(plan.params)
-    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
     checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
+    if checkpoint.restore_outputs(outputs):
+        log.info("%s: finished by an earlier attempt of this job (MLflow run %s); its outputs are restored from %s",
+                 plan.title, checkpoint.saved["run_id"], checkpoint.path)
+        return checkpoint
+    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
     run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
     with contextlib.ExitStack() as run:
         with clock.phase("mlflow_setup"):
@@ -133,8 +161,9 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
                 save_torch(plan.model.state_dict(), outputs["checkpoint"])
         record = {**conclusion.record, "run_id": logger.run_id, "experiment_id": logger.experiment_id,
                   "model_uri": model_uri,
-                  "job_seconds": clock.rounded()}
+                  "job_seconds": clock.rounded(), "job_log": job_log}
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
-    checkpoint.remove()
+    checkpoint.keep_outputs(outputs)
     (log.warning if "seqsuite.diverged" in conclusion.tags else log.info)(conclusion.message)
+    return checkpoint

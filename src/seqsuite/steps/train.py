@@ -1,4 +1,4 @@
-"""The datasets' training step: one model on one dataset's features with one seed."""
+"""The datasets' training step: one model on one dataset's features, once per seed."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from seqsuite.models import model_entry
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
 from seqsuite.policies import Patience
 from seqsuite.report.plots import confusion_matrix_png, learning_curves_png
-from seqsuite.steps.runner import Conclusion, execute
+from seqsuite.steps.runner import Conclusion, execute_runs
 from seqsuite.tracking import RunLogger
 from seqsuite.training import (
     Evaluation,
@@ -164,10 +164,13 @@ class DatasetRun:
             return logger.log_pyfunc(serving.Classifier(), artifacts, serving.signature(self.features.meta["kind"]),
                                      serving.input_example(self.features.inputs), serving.requirements())
 
-def train(features_dir: Path, model_name: str, seed: int, hyperparameters: dict[str, Any], outputs: dict[str, str],
-          device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path,
+def train(features_dir: Path, model_name: str, runs: dict[int, dict[str, str]], hyperparameters: dict[str, Any],
+          device: str, threads: int, tracking: dict[str, Any], rule: str, workflow_dir: Path, job_log: str,
           stage: str | None = None) -> None:
-    """Train one model on one dataset with one seed, log it to MLflow and write its outputs."""
+    """Train one model on one dataset once per seed (runs: seed -> that run's outputs), one after another in this
+    process; log each run to MLflow and write its outputs."""
     torch.set_num_threads(threads)
-    plan = DatasetRun(load_features(features_dir), model_name, seed, hyperparameters, resolve_device(device), stage)
-    execute(plan, outputs, tracking, rule, workflow_dir)
+    features, resolved = load_features(features_dir), resolve_device(device)
+    plans = ((DatasetRun(features, model_name, seed, hyperparameters, resolved, stage), outputs)
+             for seed, outputs in runs.items())
+    execute_runs(plans, tracking, rule, workflow_dir, job_log)

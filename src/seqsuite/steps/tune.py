@@ -16,7 +16,7 @@ from seqsuite.checkpoint import fingerprint
 from seqsuite.features.store import load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
-from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute
+from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute_runs
 from seqsuite.steps.train import TUNE_RULES, DatasetRun, train, tuning_experiment
 from seqsuite.training import FitResult, NonFiniteLossError, resolve_device
 from seqsuite.tuning import best_trial, expected_curve
@@ -97,13 +97,13 @@ def majority_accuracy(train_labels: np.ndarray, val_labels: np.ndarray) -> float
 
 
 def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, outputs: dict[str, str], device: str,
-                threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path) -> None:
+                threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path, job_log: str) -> None:
     """Train one trial of a search and write its metrics.json. A trial whose loss becomes non-finite is a result of
     its settings, not a failure: it is recorded as diverged (its MLflow run ends FAILED) and the search goes on."""
     torch.set_num_threads(threads)
     plan = TrialRun(json.loads(search_path.read_text()), trial, seed, features_dir, device)
     try:
-        execute(plan, outputs, settings, rule, workflow_dir)
+        execute_runs([(plan, outputs)], settings, rule, workflow_dir, job_log)
     except NonFiniteLossError as error:
         log.warning("%s: DIVERGED, %s; it counts as diverged in the search", plan.title, error)
         Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
@@ -112,7 +112,7 @@ def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, ou
 
 
 def train_tuned(chosen_path: Path, **arguments: Any) -> None:
-    """Train a model with the settings its search chose (best.json) on one seed: a run like the default settings'
+    """Train a model with the settings its search chose (best.json) on each seed: runs like the default settings'
     (seqsuite.steps.train.train), in the dataset's tuning experiment."""
     train(hyperparameters=json.loads(chosen_path.read_text())["hyperparameters"], stage="tuned", **arguments)
 
