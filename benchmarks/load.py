@@ -3,9 +3,9 @@
     python benchmarks/load.py [--jobs 64] [--cores 32] [--workdir /tmp/seqsuite-load]
 
 Builds a small text dataset of its own (a custom dataset, so no download), trains the MLP with `--jobs`
-seeds at `--cores` jobs at once on a fresh SQLite store, and prints the wall time, the runs by status
-(every seed must have exactly one FINISHED run), the jobs that failed, the 'database is locked' errors
-in the job logs and the waits for the SQLite write lock that the jobs retried and logged.
+seeds, one job each (`one_job_per_seed`), at `--cores` jobs at once on a fresh SQLite store, and prints the wall
+time, the runs by status (every seed must have exactly one FINISHED run), the jobs that failed, the 'database is
+locked' errors in the job logs and the waits for the SQLite write lock that the jobs retried and logged.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def write_dataset(folder: Path, n: int = 400, seed: int = 0) -> None:
 def write_config(workdir: Path, jobs: int) -> None:
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["training"]["text"]["mlp"].update(hidden_sizes=[16], max_epochs=3, batch_size=32)
-    config.update(datasets=["reviews"], models=["mlp"], seeds=list(range(jobs)), custom_datasets={"reviews": {
+    config.update(datasets=["reviews"], models=["mlp"], seeds=list(range(jobs)), one_job_per_seed=True,
+                  custom_datasets={"reviews": {
         "kind": "text", "format": "text_table", "path": str(workdir / "mine"),
         "read": {"file": "reviews.csv", "text_column": "review", "label_column": "sentiment"},
         "split": {"method": "column", "column": "part"}}})

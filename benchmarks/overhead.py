@@ -6,11 +6,12 @@ Reads every job's wall time from results/benchmarks/ (Snakemake's `benchmark:` f
 `train_seconds` and the per-phase seconds (`job_seconds`) from the metrics.json of each run the job trained (a
 run names its job's log, logs/<X>.log, and every rule times itself to results/benchmarks/<X>.tsv). Prints per
 rule the jobs and runs, their wall, training and outside-training seconds (sum and median per job), then the
-training jobs' phases summed: startup (interpreter, imports, reading the inputs, building the model; for a job's
-later runs, from the end of the one before), MLflow setup, per-round logging (inside training), evaluation and plots
-(the lab's gradient and gate measurements are here), results and plot logging, model logging, outputs, and what no
-phase covers (Snakemake's script wrapper, the interpreter's exit). The lab's measurements (`measure_seconds`: the
-gradient norms before and after training, the LSTMs' gates) are work the lab exists for, not overhead: the last
+training jobs' phases summed: startup (interpreter, imports, reading the inputs, building the model; for a
+job's later runs, from the end of the one before), MLflow setup, per-round logging (inside training), evaluation
+and plots (the lab's measurements of the trained model are here, of the untrained one in start-up), results and
+plot logging, model logging, outputs, and what no phase covers (Snakemake's script wrapper, the interpreter's
+exit). The lab's measurements (`measure_seconds`: the gradient norms before and after training, the LSTMs'
+gates) are work the lab exists for, not overhead: the last
 line is `outside <share of all job time spent neither training nor measuring>`.
 """
 

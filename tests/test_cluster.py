@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from conftest import REPO, dry_run
@@ -78,6 +80,27 @@ def test_workflow_rules_declare_these_resources(tmp_path):
     assert len(train) == 3 and all("gpu=1" in j and "cpus_per_task=3" in j for j in train)
     features = next(j for j in jobs if j.startswith("extract_features"))
     assert "gpu" not in features and "cpus_per_task=2" in features
+
+
+def training_jobs(output: str, rule: str) -> list[str]:
+    """The dry run's jobs of a rule, each its block of text."""
+    return [job for job in output.split("\nrule ") if job.startswith(f"{rule}:")]
+
+
+def test_a_training_job_trains_every_seed_in_each_runs_time_and_one_job_per_seed_splits_them(tmp_path):
+    grouped = dry_run(tmp_path, "datasets=[mr]", "models=[lstm]", "seeds=[0, 1, 2]")
+    assert grouped.returncode == 0, grouped.stderr[-3000:]
+    (job,) = training_jobs(grouped.stdout, "train_lstm")
+    assert "runtime=360" in job and all(f"results/models/lstm/mr/seed{seed}/metrics.json" in job for seed in range(3))
+    single = dry_run(tmp_path, "datasets=[mr]", "models=[lstm]", "seeds=[0, 1, 2]", "one_job_per_seed=true")
+    jobs = training_jobs(single.stdout, "train_lstm")
+    assert len(jobs) == 3 and all("runtime=120" in job for job in jobs)
+    assert sorted("".join(set(re.findall(r"/seed(\d)/metrics\.json", job))) for job in jobs) == ["0", "1", "2"]
+    # the tuning page's default runs on tune.seeds (0-4): seeds 3 and 4 in a job of their own
+    tune = dry_run(tmp_path, "datasets=[mr]", "models=[lstm]", "seeds=[0, 1, 2]", targets=("tune",))
+    (extra,) = training_jobs(tune.stdout, "train_lstm_tune_seeds")
+    assert set(re.findall(r"results/models/lstm/mr/seed(\d)/metrics.json", extra)) == {"3", "4"}
+    assert len(training_jobs(tune.stdout, "train_tuned_lstm")) == 1
 
 
 def test_a_job_of_several_runs_asks_for_each_runs_time_and_one_runs_memory():

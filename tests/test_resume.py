@@ -21,7 +21,7 @@ from conftest import REPO, SNAKEMAKE, small_disk, snakemake, tiny_config, tiny_r
 from mlflow.entities import ViewType
 from test_training import fit_sum, order_task, validation
 
-from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint
+from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint, input_stamp
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Patience
 from seqsuite.steps.lab_data import generate_data
@@ -105,19 +105,31 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
     assert "saved by a run with other settings" in caplog.text
 
 
-def test_a_finished_runs_kept_outputs_are_restored_for_the_same_settings_only(tmp_path):
+def test_a_finished_runs_kept_outputs_are_restored_for_the_same_settings_inputs_and_code_only(tmp_path, caplog):
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "meta.json").write_text("{}")
     outputs = {"metrics": str(tmp_path / "metrics.json"), "checkpoint": str(tmp_path / "model.pt")}
     Path(outputs["metrics"]).write_text('{"accuracy": 0.9}')
     Path(outputs["checkpoint"]).write_bytes(bytes(range(256)))
-    Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).keep_outputs(outputs)
+    stamp = input_stamp([features], "commit-a")
+    Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).keep_outputs(outputs, stamp)
     for path in outputs.values():  # as Snakemake deletes a failed job's outputs
         Path(path).unlink()
-    assert not Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.02})).restore_outputs(outputs)
+
+    def restored(settings, inputs=stamp, names=outputs):
+        return Checkpoint(tmp_path / "resume.pt", fingerprint(settings)).restore_outputs(names, inputs)
+
+    assert not restored({"lr": 0.02})
+    assert not restored({"lr": 0.01}, input_stamp([features], "commit-b"))
+    assert not restored({"lr": 0.01}, names={"metrics": outputs["metrics"]})
     assert not any(Path(path).exists() for path in outputs.values())
-    assert not Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).restore_outputs({"metrics": "other"})
-    assert Checkpoint(tmp_path / "resume.pt", fingerprint({"lr": 0.01})).restore_outputs(outputs)
+    assert "a finished run's copy from other inputs, code or outputs" in caplog.text
+    assert restored({"lr": 0.01})
     assert Path(outputs["metrics"]).read_text() == '{"accuracy": 0.9}'
     assert Path(outputs["checkpoint"]).read_bytes() == bytes(range(256))
+    (features / "meta.json").write_text('{"split_seed": 2}')  # the features rebuilt
+    assert input_stamp([features], "commit-a") != stamp
 
 
 LAB_JOB = """

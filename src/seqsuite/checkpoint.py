@@ -11,7 +11,7 @@ import json
 import logging
 import random
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,15 @@ def stop_on_sigterm() -> Iterator[StopRequest]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def input_stamp(paths: Iterable[str | Path], commit: str | None) -> str:
+    """A digest of the files under paths (each path, size and modification time) and the code's commit: a kept copy
+    of a finished run is restored only while neither changed."""
+    files = sorted(file for path in map(Path, paths) for file in ([path] if path.is_file() else path.rglob("*"))
+                   if file.is_file())
+    return fingerprint({"files": {str(file): [file.stat().st_size, file.stat().st_mtime_ns] for file in files},
+                        "commit": commit})
+
+
 def fingerprint(settings: dict[str, Any]) -> str:
     """A digest of what a run computes (its params and data): a checkpoint resumes only the same computation."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
@@ -111,16 +120,21 @@ class Checkpoint:
         """Write the state atomically: a half-written checkpoint never takes the place of a whole one."""
         save_torch({**state, **self.extra, "fingerprint": self.digest}, self.path)
 
-    def keep_outputs(self, outputs: dict[str, str]) -> None:
-        """Replace the training state by a copy of the finished run's outputs (name -> path): Snakemake deletes
-        every output of a job that fails, so a job of several runs stopped after this one restores it on its
-        next attempt instead of training it again."""
-        self.save({"outputs": {name: Path(path).read_bytes() for name, path in outputs.items()}})
+    def keep_outputs(self, outputs: dict[str, str], inputs: str) -> None:
+        """Replace the training state by a copy of the finished run's outputs (name -> path) and the stamp of the
+        inputs and code they came from (input_stamp): Snakemake deletes every output of a job that fails, so a job
+        of several runs stopped after this one restores it on its next attempt instead of training it again."""
+        self.save({"outputs": {name: Path(path).read_bytes() for name, path in outputs.items()}, "inputs": inputs})
 
-    def restore_outputs(self, outputs: dict[str, str]) -> bool:
-        """Write back the outputs an earlier attempt kept for the same settings; False when it kept none."""
+    def restore_outputs(self, outputs: dict[str, str], inputs: str) -> bool:
+        """Write back the outputs an earlier attempt kept for the same settings, inputs and code; False when it kept
+        none. A copy from other inputs or code, or of other outputs, is ignored (and the run trains afresh)."""
         kept = (self.saved or {}).get("outputs")
-        if kept is None or set(kept) != set(outputs):
+        if kept is None:
+            return False
+        if set(kept) != set(outputs) or self.saved.get("inputs") != inputs:
+            log.warning("ignoring %s: a finished run's copy from other inputs, code or outputs", self.path)
+            self.__dict__["saved"] = None  # the cached_property's value: nothing to resume either
             return False
         for name, path in outputs.items():
             with atomic_path(path) as partial:

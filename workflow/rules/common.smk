@@ -201,23 +201,39 @@ def training_settings(model):
 
 
 def default_seed_jobs():
-    """The default settings' jobs per dataset and model, by rule-name suffix: one for config's seeds, and one for
-    the tune seeds not among them (the tuning page compares both settings on the same seeds), if any."""
+    """The default settings' jobs per dataset and model, by rule-name suffix -> their seeds: one job for config's
+    seeds and one for the tune seeds not among them (the tuning page compares both settings on the same seeds), if
+    any; with one_job_per_seed, a job per seed, whose seed is the {seed} wildcard (seeds None)."""
+    if config["one_job_per_seed"]:
+        return {"": None}
     extra = [seed for seed in config["tune"]["seeds"] if seed not in config["seeds"]]
     return {"": config["seeds"], **({"_tune_seeds": extra} if extra else {})}
 
 
+def seed_job_runs(path, model, seeds, dataset="{dataset}", seed="{seed}"):
+    """Each run of a job of a model on a dataset: its seed -> its outputs (RUN_FILES key -> path); path is run_path
+    or tuned_run_path; seeds None: the job of one seed, `seed`."""
+    return {
+        s: {name: path(name, model, dataset, s) for name in RUN_FILES} for s in ([seed] if seeds is None else seeds)
+    }
+
+
 def seed_run_outputs(path, model, seeds):
-    """Every output (a RUN_FILES key) of a model's runs on a dataset, one run per seed, with {dataset} left in;
-    path is run_path or tuned_run_path."""
-    return [path(name, model, seed=seed) for seed in seeds for name in RUN_FILES]
+    """Every output of a job of a model's runs on a dataset, with its wildcards."""
+    return [file for outputs in seed_job_runs(path, model, seeds).values() for file in outputs.values()]
 
 
 def seed_runs(path, model, seeds):
-    """An input function for params: each seed's outputs (RUN_FILES key -> path) on the job's dataset."""
+    """An input function for params: the job's seed_job_runs, by integer seed."""
     return lambda wildcards: {
-        seed: {name: path(name, model, wildcards.dataset, seed) for name in RUN_FILES} for seed in seeds
+        int(seed): outputs
+        for seed, outputs in seed_job_runs(path, model, seeds, wildcards.dataset, wildcards.get("seed")).items()
     }
+
+
+def seed_job_name(seeds):
+    """What names a job of seed_job_runs in its log and benchmark paths."""
+    return "{dataset}" if seeds else "{dataset}/seed{seed}"
 
 
 def all_run_paths(name, datasets=None, seeds=None):
@@ -254,6 +270,11 @@ def search_trial_paths(wildcards):
     return [trial_path(wildcards.model, wildcards.dataset, trial) for trial in range(config["tune"]["trials"])]
 
 
+def tuned_seeds():
+    """The tuned runs' seeds per job: all tune seeds, or None (a job per seed) with one_job_per_seed."""
+    return None if config["one_job_per_seed"] else config["tune"]["seeds"]
+
+
 def all_tuned_run_paths(name):
     """One output (a RUN_FILES key) of every tuned run: each compared dataset, model and tune seed."""
     return [
@@ -279,11 +300,7 @@ def lab_model_runs(model):
 
 def lab_run_outputs(model):
     """Every output of a lab model's runs."""
-    return [
-        lab_run_path(name, model, task, length, seed)
-        for task, length, seed in lab_model_runs(model)
-        for name in lab_run_files(model)
-    ]
+    return [file for run in lab_job_runs(model) for file in run["outputs"].values()]
 
 
 def all_lab_run_paths(name):

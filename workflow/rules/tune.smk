@@ -63,7 +63,7 @@ rule close_search:
         "../scripts/close_search.py"
 
 
-# One rule per model, as for the default settings' runs: a job trains every tune seed.
+# One rule per model, as for the default settings' runs: a job trains every tune seed (one_job_per_seed: one).
 for model in CHOICES:
 
     rule:
@@ -73,21 +73,21 @@ for model in CHOICES:
             features=rules.extract_features.output,
             chosen=search_path("chosen", model),
         output:
-            seed_run_outputs(tuned_run_path, model, config["tune"]["seeds"]),
+            seed_run_outputs(tuned_run_path, model, tuned_seeds()),
         log:
-            f"logs/train_tuned_{model}/{{dataset}}.log",
+            f"logs/train_tuned_{model}/{seed_job_name(tuned_seeds())}.log",
         benchmark:
-            f"results/benchmarks/train_tuned_{model}/{{dataset}}.tsv"
+            f"results/benchmarks/train_tuned_{model}/{seed_job_name(tuned_seeds())}.tsv"
         conda:
             "../../environment.yml"
         threads: config["threads"]["train"]
         resources:
             **job_resources(
-                "train", threads=config["threads"]["train"], device=config["device"], runs=len(config["tune"]["seeds"])
+                "train", threads=config["threads"]["train"], device=config["device"], runs=len(tuned_seeds() or [0])
             ),
         params:
             model=model,
-            runs=seed_runs(tuned_run_path, model, config["tune"]["seeds"]),
+            runs=seed_runs(tuned_run_path, model, tuned_seeds()),
         script:
             "../scripts/train_tuned.py"
 

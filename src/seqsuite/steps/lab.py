@@ -115,7 +115,7 @@ def train_lab_runs(model_name: str, runs: list[dict[str, Any]], threads: int, tr
     torch.set_num_threads(threads)
     plans = ((LabRun(load_data(Path(run["data"])), run["task"], run["T"], model_name, run["seed"], run["settings"]),
               run["outputs"]) for run in runs)
-    execute_runs(plans, tracking, rule, workflow_dir, job_log)
+    execute_runs(plans, sorted({run["data"] for run in runs}), tracking, rule, workflow_dir, job_log)
 
 
 def summarise(metrics: list[str], gradients: list[str], gates: list[str], settings: dict[str, Any],

@@ -19,7 +19,7 @@ from torch import nn
 
 from seqsuite import tracking
 from seqsuite.batches import Batches
-from seqsuite.checkpoint import Checkpoint, fingerprint, save_torch, stop_on_sigterm
+from seqsuite.checkpoint import Checkpoint, fingerprint, input_stamp, save_torch, stop_on_sigterm
 from seqsuite.files import atomic_path
 from seqsuite.policies import Policy
 from seqsuite.steps.clock import JobClock
@@ -96,30 +96,33 @@ def round_reporter(plan: RunPlan, logger: tracking.RunLogger, clock: JobClock) -
     return report
 
 
-def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], settings: dict[str, Any], rule: str,
-                 workflow_dir: Path, job_log: str) -> None:
+def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], inputs: list[str | Path], settings: dict[str, Any],
+                 rule: str, workflow_dir: Path, job_log: str) -> None:
     """Train a job's runs (each plan with its outputs) one after another in this process, each as `execute` does:
     the imports, MLflow's connection and the optimiser's set-up are paid once per job, not once per run.
 
     Each finished run keeps a copy of its outputs in its resume.pt until the job's last run has finished, so that a
     job stopped halfway (Snakemake then deletes all of its outputs) restores those runs when it runs again instead
-    of training them again. `runs` may build each plan when it is asked for, so that one run's data are in memory
-    at a time.
+    of training them again, as long as the job's inputs (files or folders) and the code's commit are unchanged.
+    `runs` may build each plan when it is asked for, so that one run's data are in memory at a time.
     """
-    checkpoints = []
+    stamp = input_stamp(inputs, tracking.git_commit(workflow_dir))
+    kept = []
     since = psutil.Process().create_time()
     for plan, outputs in runs:
-        checkpoints.append(execute(plan, outputs, settings, rule, workflow_dir, JobClock(since), job_log))
+        kept.append(execute(plan, outputs, settings, rule, workflow_dir, JobClock(since), job_log, stamp))
         since = time.time()
-    for checkpoint in checkpoints:
-        checkpoint.remove()
+        del plan  # before the next plan is built: the loop would rebind it only after
+    for path in kept:
+        path.unlink(missing_ok=True)
 
 
 def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path,
-            clock: JobClock, job_log: str) -> Checkpoint:
+            clock: JobClock, job_log: str, inputs: str) -> Path:
     """Train a plan inside an MLflow run (config's mlflow settings) and write its outputs: checkpoint,
     metrics.json (with its job's log, which benchmarks/overhead.py matches to the job's time) and the plan's
-    tables. Returns the run's Checkpoint, which holds a copy of the outputs until the caller removes it.
+    tables. Returns the run's resume.pt, which then holds a copy of the outputs (and `inputs`, execute_runs's
+    stamp) until the caller removes it.
 
     The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
     that finds one from the same settings resumes it and continues its MLflow run, or restores the outputs of a
@@ -127,10 +130,14 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     """
     digest = fingerprint(plan.params)
     checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
-    if checkpoint.restore_outputs(outputs):
+    if checkpoint.restore_outputs(outputs, inputs):
         log.info("%s: finished by an earlier attempt of this job (MLflow run %s); its outputs are restored from %s",
                  plan.title, checkpoint.saved["run_id"], checkpoint.path)
-        return checkpoint
+        record = json.loads(Path(outputs["metrics"]).read_text())
+        del record["job_log"]  # its time went to the attempt that trained it, not to this job (overhead.py)
+        with atomic_path(outputs["metrics"]) as partial:
+            partial.write_text(json.dumps(record, indent=1))
+        return checkpoint.path
     tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
     run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
     with contextlib.ExitStack() as run:
@@ -164,6 +171,6 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
                   "job_seconds": clock.rounded(), "job_log": job_log}
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
-    checkpoint.keep_outputs(outputs)
+    checkpoint.keep_outputs(outputs, inputs)
     (log.warning if "seqsuite.diverged" in conclusion.tags else log.info)(conclusion.message)
-    return checkpoint
+    return checkpoint.path

@@ -173,4 +173,4 @@ def train(features_dir: Path, model_name: str, runs: dict[int, dict[str, str]], 
     features, resolved = load_features(features_dir), resolve_device(device)
     plans = ((DatasetRun(features, model_name, seed, hyperparameters, resolved, stage), outputs)
              for seed, outputs in runs.items())
-    execute_runs(plans, tracking, rule, workflow_dir, job_log)
+    execute_runs(plans, [features_dir], tracking, rule, workflow_dir, job_log)

@@ -103,7 +103,7 @@ def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, ou
     torch.set_num_threads(threads)
     plan = TrialRun(json.loads(search_path.read_text()), trial, seed, features_dir, device)
     try:
-        execute_runs([(plan, outputs)], settings, rule, workflow_dir, job_log)
+        execute_runs([(plan, outputs)], [features_dir, search_path], settings, rule, workflow_dir, job_log)
     except NonFiniteLossError as error:
         log.warning("%s: DIVERGED, %s; it counts as diverged in the search", plan.title, error)
         Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
