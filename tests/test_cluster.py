@@ -77,7 +77,7 @@ def test_workflow_rules_declare_these_resources(tmp_path):
     assert result.returncode == 0, result.stderr
     jobs = result.stdout.split("\nrule ")
     train = [j for j in jobs if j.startswith("train_")]
-    assert len(train) == 3 and all("gpu=1" in j and "cpus_per_task=3" in j for j in train)
+    assert len(train) == 3 and all("gpu=1" in j and "gpu_slots=1" in j and "cpus_per_task=3" in j for j in train)
     features = next(j for j in jobs if j.startswith("extract_features"))
     assert "gpu" not in features and "cpus_per_task=2" in features
 

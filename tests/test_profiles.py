@@ -13,7 +13,7 @@ def test_snakemake_applies_the_default_profile_by_itself(tmp_path):
     tiny_registry(tmp_path)
     tiny_config(tmp_path, ["digits"])
     settings = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
-    assert settings == {"cores": "all", "rerun-incomplete": True, "keep-going": True}
+    assert settings == {"cores": "all", "rerun-incomplete": True, "keep-going": True, "resources": {"gpu_slots": 8}}
     # no --cores: a run without the profile would refuse to start
     plain = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--directory",
              str(tmp_path), "--configfile", str(tmp_path / "config.yaml")]

@@ -38,14 +38,15 @@ def grows_with_attempt(first: int) -> Callable[[Any, int], int]:
 
 def job_resources(step: str, threads: int, device: str = "cpu", runs: int = 1) -> dict[str, Any]:
     """Snakemake resources for one step (a job of `runs` runs, one after another); training jobs on device 'cuda'
-    ask for one GPU."""
+    ask for one GPU and one of its slots."""
     if step not in STEP_LIMITS:
         raise ValueError(f"unknown step {step!r}; steps are {', '.join(STEP_LIMITS)}")
     mem_mb, runtime = STEP_LIMITS[step]
     resources = {"mem_mb": grows_with_attempt(mem_mb), "runtime": grows_with_attempt(runtime * runs),
                  "cpus_per_task": threads}
     if step == "train" and device == "cuda":
-        resources["gpu"] = 1
+        # a whole GPU from SLURM; locally one of the GPU's gpu_slots (profiles/default), so that several jobs share it
+        resources.update(gpu=1, gpu_slots=1)
     if step in GROUPED_STEPS:
         # no --cpus-per-task (SLURM's default, one CPU): Snakemake would sum it over a group's runs, and sum it
         # again inside the SLURM job over all the node's CPUs, asking srun for more than the job holds

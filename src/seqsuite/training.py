@@ -99,8 +99,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch's tensor on the device; to a GPU through pinned memory, without waiting: a copy from pageable memory
+    first waits for all the work queued on the GPU, which stalled the loop at every update."""
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def _to(device: torch.device, inputs: Inputs) -> Inputs:
-    return tuple(t.to(device) for t in inputs)
+    return tuple(to_device(t, device) for t in inputs)
 
 
 @torch.no_grad()
@@ -111,7 +119,7 @@ def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int
     for index in batch_indices(len(data), batch_size, None):
         inputs, targets = data.batch(index)
         logits = model(*_to(device, inputs))
-        losses.append(functional.cross_entropy(logits, targets.to(device), reduction="sum"))
+        losses.append(functional.cross_entropy(logits, to_device(targets, device), reduction="sum"))
         predictions.append(logits.argmax(dim=1))
     predicted = torch.cat(predictions).cpu().numpy()
     targets = data.labels.numpy()
@@ -199,7 +207,7 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
             if number < progress.batches_done:
                 continue
             inputs, targets = train.batch(index)
-            targets = targets.to(device)
+            targets = to_device(targets, device)
             outputs = model(*_to(device, inputs))
             loss = objective.loss(outputs, targets)
             optimizer.zero_grad()
