@@ -198,4 +198,26 @@ def test_waits_for_the_sqlite_lock_are_retried_and_counted_in_the_log(caplog):
 
     with caplog.at_level("INFO", logger="seqsuite"):
         assert tracking._retry(log_metric) == "logged"
-    assert "MLflow log_metric waited for the SQLite write lock: 2 retries" in caplog.text
+    assert "MLflow log_metric waited for another job's write: 2 retries" in caplog.text
+
+
+def test_a_dataset_that_another_job_logged_first_is_retried_and_other_errors_are_not():
+    # as a tracking server answered when three jobs logged the same dataset at once
+    race = RuntimeError("RestException: BAD_REQUEST: (sqlite3.IntegrityError) UNIQUE constraint failed: "
+                        "datasets.experiment_id, datasets.name, datasets.digest")
+    failures = iter([race])
+
+    def log_input() -> str:
+        failure = next(failures, None)
+        if failure:
+            raise failure
+        return "logged"
+
+    assert tracking._retry(log_input) == "logged"
+    other = RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed: runs.run_uuid")
+
+    def log_run() -> None:
+        raise other
+
+    with pytest.raises(RuntimeError, match="runs.run_uuid"):
+        tracking._retry(log_run)

@@ -53,21 +53,27 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
+# Errors that another job's write causes and that the same call then gets past: the SQLite write lock held, and a
+# dataset that another job's run logged between MLflow's look for it and its insert (the retry finds it; seen with
+# three jobs on a tracking server)
+TRANSIENT_ERRORS = ("database is locked", "UNIQUE constraint failed: datasets.")
+
+
 def _retry(call: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
-    """Call, retrying with backoff while another job holds the SQLite write lock."""
+    """Call, retrying with backoff while another job's write gets in the way (TRANSIENT_ERRORS)."""
     deadline, pause, retries = time.monotonic() + _RETRY_SECONDS, 0.2, 0
     while True:
         try:
             result = call(*args, **kwargs)
         except Exception as error:  # MlflowException or sqlalchemy's OperationalError
-            if "database is locked" not in str(error) or time.monotonic() > deadline:
+            if not any(text in str(error) for text in TRANSIENT_ERRORS) or time.monotonic() > deadline:
                 raise
             retries += 1
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
             continue
         if retries:  # counted, so that a load test (or a user) sees how often jobs waited for the lock
-            log.info("MLflow %s waited for the SQLite write lock: %d retries", getattr(call, "__name__", call), retries)
+            log.info("MLflow %s waited for another job's write: %d retries", getattr(call, "__name__", call), retries)
         return result
 
 
