@@ -141,10 +141,6 @@ class Checkpoint:
                 partial.write_bytes(kept[name])
         return True
 
-    def remove(self) -> None:
-        """Drop the state (or the kept outputs) once the job's outputs are all written."""
-        self.path.unlink(missing_ok=True)
-
 
 def save_torch(state: Any, path: str | Path) -> None:
     """torch.save, atomically. Serialised in memory first: torch's own file writer reports a full disk as
