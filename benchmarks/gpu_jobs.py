@@ -25,9 +25,9 @@ import torch
 import yaml
 from train_step import REPO, speech_like
 
+from seqsuite.devices import resolve_device
 from seqsuite.steps.runner import train_plan
 from seqsuite.steps.train import DatasetRun
-from seqsuite.training import resolve_device
 
 POLL_SECONDS = 0.01
 

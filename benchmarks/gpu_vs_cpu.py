@@ -17,11 +17,11 @@ import pandas as pd
 import torch
 import yaml
 
+from seqsuite.devices import resolve_device
 from seqsuite.features.store import load_features
 from seqsuite.models import CHOICES
 from seqsuite.steps.runner import train_plan
 from seqsuite.steps.train import DatasetRun
-from seqsuite.training import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,8 +3,9 @@
     python benchmarks/train_step.py [--device cpu|cuda|auto] [--epochs 2] [--seconds 2] [--n-train 1000]
         [--features results/features/fsdd results/features/mr]
 
-The bare loop keeps its inputs ready on the device (padded once, or one dense matrix), sums its loss and
-correct predictions there, and synchronises once per epoch; the project loop is `seqsuite.training.fit` as a
+The bare loop keeps its inputs ready on the device (padded once, or one dense matrix), copies an epoch's
+indices there at once, keeps the sequences' lengths on the host, sums its loss and correct predictions on the
+device, and synchronises once per epoch; the project loop is `seqsuite.training.fit` as a
 training job runs it (per-batch padding, the policy, the checkpointable progress). Without --features the data
 are generated with the shapes of the default datasets' features (FSDD: 40 MFCCs per 10 ms frame, 80 summary
 values; MR: token ids of a 20,000-word vocabulary, TF-IDF over 50,000 n-grams). Each loop runs as many epochs
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,10 @@ from torch.nn import functional
 from torch.nn.utils.rnn import pad_sequence
 
 from seqsuite.batches import SequenceData, TabularData
+from seqsuite.devices import resolve_device, to_device
 from seqsuite.features.store import FeatureSet, SplitFeatures, load_features
 from seqsuite.steps.runner import train_plan
 from seqsuite.steps.train import DatasetRun
-from seqsuite.training import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("mlp", "rnn", "lstm")
@@ -63,14 +65,13 @@ def meta(kind: str, labels: int, **dims: int | None) -> dict:
             "settings": {}, "n_train": 0, "n_val": 0, "n_test": 0, **dims}
 
 
-def on_device(data: SequenceData | TabularData, device: torch.device) -> tuple[tuple[torch.Tensor, ...], np.ndarray]:
-    """The whole split ready on the device: padded sequences with their lengths, or the dense matrix; and the
-    lengths on the host (to cut a batch to its longest sequence without asking the device)."""
+def on_device(data: SequenceData | TabularData, device: torch.device) -> tuple[torch.Tensor, np.ndarray | None]:
+    """The whole split ready on the device: the padded sequences, or the dense matrix; and, for sequences, their
+    lengths on the host (to cut a batch to its longest sequence, and for packing, without asking the device)."""
     if isinstance(data, TabularData):
-        return (torch.from_numpy(data.matrix.toarray()).to(device),), np.zeros(len(data), dtype=np.int64)
-    lengths = torch.tensor([len(s) for s in data.sequences])
+        return torch.from_numpy(data.matrix.toarray()).to(device), None
     padded = pad_sequence(data.sequences, batch_first=True, padding_value=data.pad_value)
-    return (padded.to(device), lengths.to(device)), lengths.numpy()
+    return padded.to(device), np.array([len(s) for s in data.sequences])
 
 
 def bare_loop(plan: DatasetRun, epochs: int) -> float:
@@ -80,20 +81,23 @@ def bare_loop(plan: DatasetRun, epochs: int) -> float:
     splits = {s: (*on_device(plan.data[s], device), plan.data[s].labels.to(device)) for s in ("train", "val")}
     rng = np.random.default_rng(plan.seed)
 
-    def inputs(split: str, index: np.ndarray) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-        tensors, host_lengths, labels = splits[split]
-        chosen = torch.from_numpy(index).to(device)
-        if len(tensors) == 1:
-            return (tensors[0][chosen],), labels[chosen]
-        return (tensors[0][chosen][:, :host_lengths[index].max()], tensors[1][chosen]), labels[chosen]
+    def batches(split: str, order: np.ndarray) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor]]:
+        """The split's batches in this order: its indices cross to the device in one copy."""
+        tensor, host_lengths, labels = splits[split]
+        on_device_order = to_device(torch.from_numpy(order), device)
+        for start in range(0, len(order), optim.batch_size):
+            index, chosen = order[start:start + optim.batch_size], on_device_order[start:start + optim.batch_size]
+            if host_lengths is None:
+                yield (tensor[chosen],), labels[chosen]
+            else:
+                lengths = torch.from_numpy(host_lengths[index])
+                yield (tensor[chosen][:, :lengths.max()], lengths), labels[chosen]
 
     started = time.perf_counter()
     for _ in range(epochs):
         model.train()
         loss_sum = torch.zeros((), device=device)
-        order = rng.permutation(len(plan.data["train"]))
-        for start in range(0, len(order), optim.batch_size):
-            batch, targets = inputs("train", order[start:start + optim.batch_size])
+        for batch, targets in batches("train", rng.permutation(len(plan.data["train"]))):
             loss = functional.cross_entropy(model(*batch), targets)
             optimizer.zero_grad()
             loss.backward()
@@ -104,8 +108,7 @@ def bare_loop(plan: DatasetRun, epochs: int) -> float:
         model.eval()
         correct = torch.zeros((), dtype=torch.int64, device=device)
         with torch.no_grad():
-            for start in range(0, len(plan.data["val"]), optim.batch_size):
-                batch, targets = inputs("val", np.arange(start, min(start + optim.batch_size, len(plan.data["val"]))))
+            for batch, targets in batches("val", np.arange(len(plan.data["val"]))):
                 correct += (model(*batch).argmax(1) == targets).sum()
         float(loss_sum), int(correct)  # noqa: B018 - the one synchronisation per epoch
     return time.perf_counter() - started

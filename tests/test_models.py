@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.nn.utils.rnn import pad_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from seqsuite.models import MODELS
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
 from seqsuite.models.cells import GatedLSTMCell, explicit_cell, unroll
-from seqsuite.models.recurrent import OPEN_FORGET_BIAS
+from seqsuite.models.recurrent import OPEN_FORGET_BIAS, pack, unpack
 
 TEXT = InputSpec(n_outputs=3, vocab_size=50, pad_index=0)
 SPEECH = InputSpec(n_outputs=3, sequence_dim=6)
@@ -48,6 +48,15 @@ def test_token_ids_without_lengths_count_up_to_the_padding():
     seqs = sequences(TEXT)
     batch = pad_sequence(seqs, batch_first=True)
     torch.testing.assert_close(model(batch), model(batch, torch.tensor([len(s) for s in seqs])))
+
+
+def test_packing_and_unpacking_with_orders_made_on_the_host_are_torchs():
+    inputs = torch.randn(7, 9, 3)
+    lengths = torch.tensor([3, 9, 1, 9, 4, 2, 9])  # ties: the sort order must be torch's own
+    expected = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    packed = pack(inputs, lengths)
+    assert all(torch.equal(a, b) for a, b in zip(packed, expected, strict=True))
+    assert torch.equal(unpack(packed), pad_packed_sequence(expected, batch_first=True)[0])
 
 
 def test_mlp_maps_vectors_to_logits():

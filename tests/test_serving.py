@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-import torch
 from conftest import sentences, write_speech_folders
 
 from seqsuite import batches, serving, tracking
@@ -53,7 +52,7 @@ def saved_classifier(folder: Path, features: FeatureSet, model_name: str) -> tup
                              signature=serving.signature(meta["kind"]),
                              input_example=serving.input_example(features.inputs), code_paths=[tracking.CODE_PATH],
                              pip_requirements=serving.requirements())
-    expected = class_probabilities(model, model_data(model_name, features)["test"], 4, torch.device("cpu"))
+    expected = class_probabilities(model, model_data(model_name, features)["test"], 4)
     return mlflow.pyfunc.load_model(str(folder / "model")), expected
 
 
@@ -81,7 +80,7 @@ def test_a_text_model_labels_raw_sentences_as_training_saw_them(tmp_path, model_
         loaded.predict(pd.DataFrame({"text": ["fine", None]}))
 
 
-def test_a_text_mlp_predicts_the_same_from_sparse_rows(tmp_path, monkeypatch):
+def test_a_text_mlp_predicts_the_same_from_padded_rows(tmp_path, monkeypatch):
     examples = text_examples()
     features = build_text_features(examples, min_count=1, max_vocab=100, max_tokens=6, tfidf_ngram_max=2,
                                    tfidf_min_df=1, tfidf_max_features=50)

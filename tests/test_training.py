@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
 from scipy import sparse
 
 from seqsuite import batches
-from seqsuite.batches import SequenceData, TabularData, TensorData
+from seqsuite.batches import Batches, SequenceData, TabularData, TensorData
+from seqsuite.devices import resolve_device
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Budget, Patience
 from seqsuite.steps.train import divergence
@@ -19,7 +23,6 @@ from seqsuite.training import (
     OptimConfig,
     evaluate,
     fit,
-    resolve_device,
     seed_everything,
 )
 
@@ -40,7 +43,7 @@ def order_task(n: int, seed: int) -> SequenceData:
 def validation(data: SequenceData | TabularData, batch_size: int = 32):
     """The datasets' per-epoch validation record."""
     def validate(model: torch.nn.Module) -> dict[str, float]:
-        result = evaluate(model, data, batch_size, CPU)
+        result = evaluate(model, data, batch_size)
         return {"val_loss": result.loss, "val_accuracy": result.accuracy}
     return validate
 
@@ -57,7 +60,7 @@ def train_lstm(seed: int, epochs: int = 12):
 def test_lstm_learns_a_task_that_needs_memory():
     model, result = train_lstm(seed=0)
     assert result.history[0]["val_accuracy"] < 0.85
-    assert evaluate(model, order_task(128, 2), 64, CPU).accuracy > 0.9
+    assert evaluate(model, order_task(128, 2), 64).accuracy > 0.9
 
 
 def test_same_seed_repeats_exactly_and_another_seed_differs():
@@ -70,7 +73,7 @@ def test_model_keeps_the_weights_of_its_best_validation_epoch():
     model, result = train_lstm(seed=1, epochs=6)
     best = max(result.history, key=lambda r: (r["val_accuracy"], -r["val_loss"]))
     assert result.kept_round == best["epoch"]
-    evaluation = evaluate(model, order_task(64, 1), 32, CPU)
+    evaluation = evaluate(model, order_task(64, 1), 32)
     assert evaluation.accuracy == pytest.approx(best["val_accuracy"])
     assert evaluation.loss == pytest.approx(best["val_loss"], rel=1e-5)
 
@@ -107,20 +110,33 @@ def train_mlp_on_rows(dense_limit: int, monkeypatch) -> tuple[torch.nn.Module, l
     return model, result.history
 
 
-def test_rows_too_large_to_make_dense_once_go_sparse_and_train_to_the_last_digit_as_dense_ones(monkeypatch):
-    data = sparse_task(10, 2)
+def test_padded_rows_make_the_same_dense_batches_as_scipy_empty_unsorted_and_repeated_columns_included(monkeypatch):
     monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)
-    (rows,), _ = TabularData(data.matrix, data.labels).batch(np.array([7, 2, 5]))
-    assert rows.is_sparse and torch.equal(rows.to_dense(), torch.from_numpy(data.matrix[[7, 2, 5]].toarray()))
-    unsorted = sparse.csr_matrix((np.array([1, 2, 4], np.float32), [3, 1, 3], [0, 3]), shape=(1, 5))  # column 3 twice
-    expected = torch.from_numpy(unsorted.toarray())
-    rows = batches.sparse_rows(unsorted)  # marked coalesced only once it is: unique, sorted columns
-    assert rows.indices()[1].tolist() == [1, 3] and torch.equal(rows.to_dense(), expected)
+    # row 0: columns 3, 1, 3 (3 twice: summed); row 1 empty; row 2: one entry; row 3 (the last) empty
+    matrix = sparse.csr_matrix((np.array([1, 2, 4, -0.5], np.float32), [3, 1, 3, 0], [0, 3, 3, 4, 4]), shape=(4, 5))
+    data = TabularData(matrix, torch.arange(4))
+    assert data.dense is None and data.columns.shape == (4, 2)  # the longest row has two distinct columns
+    order = [np.array([3, 0]), np.array([2, 1, 0])]
+    made = list(data.batches(order))
+    for index, ((rows,), targets) in zip(order, made, strict=True):
+        assert torch.equal(rows, torch.from_numpy(matrix[index].toarray())) and targets.tolist() == index.tolist()
+    assert list(data.batches([])) == []
+
+
+def test_rows_too_large_to_make_dense_once_go_as_padded_rows_and_train_to_the_last_digit_as_dense_ones(monkeypatch):
     dense_model, dense_history = train_mlp_on_rows(2**25, monkeypatch)
-    sparse_model, sparse_history = train_mlp_on_rows(0, monkeypatch)
-    assert sparse_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9
+    padded_model, padded_history = train_mlp_on_rows(0, monkeypatch)
+    assert padded_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9
     assert all(torch.equal(a, b) for a, b in zip(dense_model.state_dict().values(),
-                                                 sparse_model.state_dict().values(), strict=True))
+                                                 padded_model.state_dict().values(), strict=True))
+
+
+def test_data_on_another_device_than_the_model_trains_on_is_named():
+    model = build_model("mlp", InputSpec(n_outputs=2, tabular_dim=200), ArchitectureConfig(hidden_sizes=[8]))
+    data = sparse_task(16, 0)
+    with pytest.raises(ValueError, match="the training data are on cpu but the model is to train on meta: make "
+                                         "them with device=meta"):
+        fit(model, data, validation(data), Objective(), OptimConfig(), Patience(1, 1), 0, torch.device("meta"))
 
 
 def test_nan_loss_stops_with_advice():
@@ -183,3 +199,45 @@ def test_a_run_whose_training_loss_stays_above_twice_the_label_entropy_counts_as
     assert divergence(1.3e16, labels) == ("training loss 1.3e+16 at its kept epoch, above 2 x 0.693 (the loss of "
                                           "predicting the label frequencies)")
     assert divergence(float("inf"), labels) is not None
+
+
+def token_task(n: int, seed: int) -> SequenceData:
+    """order_task's sequences as token ids (1 or 2 by each value's sign, 0 pads): a text model's input."""
+    task = order_task(n, seed)
+    return SequenceData([(s[:, 0] > 0).long() + 1 for s in task.sequences], task.labels)
+
+
+def gpu_waits(model_name: str, task: Callable[[int, int], Batches], readout: str, n_train: int) -> list[str]:
+    """Where the host waited for the GPU while a model trained for two epochs on n_train examples."""
+    cuda = torch.device("cuda")
+    train, val = task(n_train, 0), task(50, 1)
+    if isinstance(train, TabularData):
+        train, val = (TabularData(split.matrix, split.labels, cuda) for split in (train, val))
+    else:
+        train, val = (SequenceData(split.sequences, split.labels, device=cuda) for split in (train, val))
+    inputs = {sparse_task: InputSpec(n_outputs=2, tabular_dim=200), order_task: InputSpec(n_outputs=2, sequence_dim=2),
+              token_task: InputSpec(n_outputs=2, vocab_size=3, pad_index=0)}[task]
+    seed_everything(0)
+    model = build_model(model_name, inputs, ArchitectureConfig(hidden_sizes=[8], hidden_size=8, embedding_dim=4,
+                                                               readout=readout))
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit(model, train, validation(val), Objective(), OptimConfig(batch_size=10), Patience(2, 2), 0, cuda)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return [f"{w.filename}:{w.lineno}" for w in caught if "synchronizing" in str(w.message)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(("model_name", "task", "readout"), [
+    ("mlp", sparse_task, "last"), ("lstm", order_task, "mean"), ("rnn", order_task, "last"),
+    ("lstm", token_task, "max"),
+])
+def test_on_a_gpu_the_host_waits_a_few_times_a_round_however_many_updates_it_has(model_name, task, readout,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)  # the MLP reads padded rows, as MR's on a GPU
+    few, many = (gpu_waits(model_name, task, readout, n) for n in (100, 400))  # 10 and 40 updates a round
+    # the model's copy to the GPU, then each round's reads: its losses and correct count, the validation's
+    assert len(few) == len(many) < 20, many

@@ -1,7 +1,10 @@
-"""The training data as the loop reads it: a split that hands out (model inputs, targets) for example indices."""
+"""The training data as the loop reads it: a split that hands out (model inputs, targets) for example indices,
+ready on the device the model runs on."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -10,34 +13,52 @@ import torch
 from scipy import sparse
 from torch.nn.utils.rnn import pad_sequence
 
+from seqsuite.devices import CPU, to_device
+
 Inputs = tuple[torch.Tensor, ...]
 
 
 class Batches(Protocol):
-    """A split that hands out (model inputs, targets) for a set of example indices."""
+    """A split that hands out (model inputs, targets) for sets of example indices, on its device."""
+
+    device: torch.device
 
     def __len__(self) -> int: ...
 
-    def batch(self, index: Any) -> tuple[Inputs, torch.Tensor]: ...
+    def batches(self, indices: Iterable[Any]) -> Iterator[tuple[Inputs, torch.Tensor]]: ...
+
+
+class OneByOne(ABC):
+    """Batches made one at a time from indices on the host."""
+
+    @abstractmethod
+    def batch(self, index: Any) -> tuple[Inputs, torch.Tensor]:
+        """Inputs and targets for one set of indices."""
+
+    def batches(self, indices: Iterable[Any]) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        """Each set of indices' batch, in order, each drawn as it is asked for."""
+        return (self.batch(index) for index in indices)
 
 
 @dataclass
-class SequenceData:
-    """Variable-length sequences (token ids (T,) or frames (T, C)), padded per batch."""
+class SequenceData(OneByOne):
+    """Variable-length sequences (token ids (T,) or frames (T, C)), padded per batch on the host."""
 
     sequences: list[torch.Tensor]
     labels: torch.Tensor
     pad_value: float = 0
+    device: torch.device = CPU
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
-        """Padded inputs (B, T[, C]) and their lengths (B,), with targets (B,)."""
+        """Padded inputs (B, T[, C]) and targets (B,) on the device, the lengths (B,) on the host."""
+        # packing reads the lengths on the host: from a GPU they would come back waiting for its queued work
         chosen = [self.sequences[i] for i in index]
         lengths = torch.tensor([len(s) for s in chosen], dtype=torch.long)
         padded = pad_sequence(chosen, batch_first=True, padding_value=self.pad_value)
-        return (padded, lengths), self.labels[index]
+        return (to_device(padded, self.device), lengths), to_device(self.labels[index], self.device)
 
 
 DENSE_TABULAR_LIMIT = 2**25  # values (128 MiB of float32) up to which a split's rows are made dense once
@@ -45,56 +66,81 @@ DENSE_TABULAR_LIMIT = 2**25  # values (128 MiB of float32) up to which a split's
 
 @dataclass
 class TabularData:
-    """Fixed-size rows of a sparse matrix: made dense once when small (FSDD's MFCC statistics: scipy's per-batch
-    slicing cost more than the model), handed out sparse otherwise (MR's TF-IDF, 50,000 columns, 33 of them
-    non-zero in a row on average), for the model to make dense where it runs (seqsuite.models.mlp): on a GPU only the
-    non-zero values cross the bus, not a dense 64 x 50,000 block densified on the CPU."""
+    """Fixed-size rows of a sparse matrix, kept on the device: made dense once when small (FSDD's MFCC statistics),
+    else as padded rows (MR's TF-IDF: 50,000 columns, 33 of them non-zero in a row on average), each batch's made
+    dense where the model runs. No batch then waits on the host: scipy's row slicing took longer than a GPU's
+    update of the MLP, and only a round's indices cross to the device."""
 
     matrix: sparse.csr_matrix
     labels: torch.Tensor
+    device: torch.device = CPU
     dense: torch.Tensor | None = field(init=False, default=None)
+    columns: torch.Tensor | None = field(init=False, default=None)
+    values: torch.Tensor | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        rows, columns = self.matrix.shape
-        self.dense = torch.from_numpy(self.matrix.toarray()) if rows * columns <= DENSE_TABULAR_LIMIT else None
+        rows, width = self.matrix.shape
+        if rows * width <= DENSE_TABULAR_LIMIT:
+            self.dense = torch.from_numpy(self.matrix.toarray()).to(self.device)
+        else:
+            columns, values = padded_rows(self.matrix)
+            self.columns, self.values = columns.to(self.device), values.to(self.device)
+        self.labels = self.labels.to(self.device)
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batch(self, index: np.ndarray) -> tuple[Inputs, torch.Tensor]:
-        """Inputs (B, D), dense or sparse (COO), with targets (B,)."""
+    def batches(self, indices: Iterable[np.ndarray]) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        """Each set of indices' batch, in order; the indices go to the device in one copy."""
+        indices = list(indices)
+        if not indices:
+            return iter(())
+        index = to_device(torch.from_numpy(np.concatenate(indices)), self.device)
+        return (self.batch(chosen) for chosen in index.split([len(i) for i in indices]))
+
+    def batch(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """Dense inputs (B, D) with targets (B,), for indices on the device."""
         if self.dense is not None:
             return (self.dense[index],), self.labels[index]
-        return (sparse_rows(self.matrix[index]),), self.labels[index]
+        rows = torch.zeros(len(index), self.matrix.shape[1], dtype=self.values.dtype, device=self.device)
+        return (rows.scatter_(1, self.columns[index], self.values[index]),), self.labels[index]
 
 
-def sparse_rows(rows: sparse.csr_matrix) -> torch.Tensor:
-    """CSR rows as a torch sparse COO tensor with the same shape and values: its to_dense() equals toarray()."""
-    # canonical (sorted, unique entries; TF-IDF rows already are), so that marking the tensor coalesced is true: a
-    # GPU's to_dense() of a tensor marked coalesced adds its entries without atomics. scipy has checked the
-    # indices against the shape, so torch need not check them again.
-    coo = rows.tocoo()
-    coo.sum_duplicates()
-    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape, is_coalesced=True,
-                                   check_invariants=False)
+def padded_rows(matrix: sparse.csr_matrix) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's column indices and values (rows, longest row), the shorter rows padded by repeating their last
+    entry (a row without any: column 0, value 0), so that writing a row's entries into zeros gives its dense row
+    whatever the order of the writes: the same values as toarray()."""
+    if not matrix.has_canonical_format:  # unique columns: the only repeated writes are padding, of equal values
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    counts = np.diff(matrix.indptr)
+    slots = np.minimum(np.arange(max(counts.max(initial=0), 1))[None, :], counts[:, None] - 1)
+    positions = np.where(counts[:, None] > 0, matrix.indptr[:-1, None] + slots, matrix.nnz)  # nnz: the empty entry
+    columns = np.append(matrix.indices, 0).astype(np.int64)[positions]
+    # + 0: a stored -0.0 becomes +0.0, as toarray() (which adds entries into zeros) makes it
+    values = np.append(matrix.data, matrix.dtype.type(0))[positions] + matrix.dtype.type(0)
+    return torch.from_numpy(columns), torch.from_numpy(values)
 
 
 def model_batches(tabular: bool, sequences: list[np.ndarray], rows: sparse.csr_matrix, labels: torch.Tensor,
-                  pad_value: float) -> SequenceData | TabularData:
-    """A split as a model reads it: its rows for the MLP (tabular), its sequences, padded per batch, for the
-    recurrent models. Training and a logged model's predictions both call this."""
+                  pad_value: float, device: torch.device = CPU) -> SequenceData | TabularData:
+    """A split as a model reads it on the device: its rows for the MLP (tabular), its sequences, padded per batch,
+    for the recurrent models. Training and a logged model's predictions both call this."""
     if tabular:
-        return TabularData(rows, labels)
-    return SequenceData([torch.from_numpy(x) for x in sequences], labels, pad_value=pad_value)
+        return TabularData(rows, labels, device)
+    return SequenceData([torch.from_numpy(x) for x in sequences], labels, pad_value=pad_value, device=device)
 
 
 @dataclass
-class TensorData:
-    """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets."""
+class TensorData(OneByOne):
+    """Equal-length sequences in one tensor x (N, T, C) with targets y (N,): the lab's generated sets (on the CPU)."""
 
     x: torch.Tensor
     y: torch.Tensor
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
 
     def __len__(self) -> int:
         return len(self.y)

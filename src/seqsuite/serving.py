@@ -106,7 +106,7 @@ class Classifier(mlflow.pyfunc.PythonModel):
         sequences, tabular = self.inputs.features(model_input)
         unlabelled = torch.zeros(len(sequences), dtype=torch.long)
         data = model_batches(self.tabular, sequences, tabular, unlabelled, self.pad_index)
-        probabilities = class_probabilities(self.model, data, self.batch_size, torch.device("cpu"))
+        probabilities = class_probabilities(self.model, data, self.batch_size)
         best = probabilities.argmax(axis=1)
         return pd.DataFrame({
             "label": [self.labels[i] for i in best],

@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.metrics import f1_score
 from torch import nn
 from torch.nn import functional
 
-from seqsuite.batches import Batches, Inputs, SequenceData, TabularData
+from seqsuite.batches import Batches, SequenceData, TabularData
 from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, rng_states, set_rng_states
 from seqsuite.policies import Policy, batch_indices
 
@@ -90,39 +91,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_device(name: str) -> torch.device:
-    """auto picks CUDA when present; cuda without a GPU is an error that says so."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is visible; set device: auto or cpu")
-    return torch.device(name)
-
-
-def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A batch's tensor on the device; to a GPU through pinned memory, without waiting: a copy from pageable memory
-    first waits for all the work queued on the GPU, which stalled the loop at every update."""
-    if device.type != "cuda" or tensor.device.type != "cpu":
-        return tensor.to(device)
-    return tensor.pin_memory().to(device, non_blocking=True)
-
-
-def _to(device: torch.device, inputs: Inputs) -> Inputs:
-    return tuple(to_device(t, device) for t in inputs)
-
-
 @torch.no_grad()
-def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int, device: torch.device) -> Evaluation:
-    """Mean cross-entropy and accuracy of a classifier on a split, read from the device once."""
+def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int) -> Evaluation:
+    """Mean cross-entropy and accuracy of a classifier on a split already on the model's device, read once."""
     model.eval()
     losses, predictions = [], []
-    for index in batch_indices(len(data), batch_size, None):
-        inputs, targets = data.batch(index)
-        logits = model(*_to(device, inputs))
-        losses.append(functional.cross_entropy(logits, to_device(targets, device), reduction="sum"))
+    for inputs, targets in data.batches(batch_indices(len(data), batch_size, None)):
+        logits = model(*inputs)
+        losses.append(functional.cross_entropy(logits, targets, reduction="sum"))
         predictions.append(logits.argmax(dim=1))
     predicted = torch.cat(predictions).cpu().numpy()
-    targets = data.labels.numpy()
+    targets = data.labels.cpu().numpy()
     return Evaluation(
         loss=sum(torch.stack(losses).tolist()) / len(targets),  # summed in batch order, as Python floats
         accuracy=float((predicted == targets).mean()),
@@ -131,15 +110,14 @@ def evaluate(model: nn.Module, data: SequenceData | TabularData, batch_size: int
     )
 
 
-
 @torch.no_grad()
-def class_probabilities(model: nn.Module, data: SequenceData | TabularData, batch_size: int,
-                        device: torch.device) -> np.ndarray:
+def class_probabilities(model: nn.Module, data: SequenceData | TabularData, batch_size: int) -> np.ndarray:
     """Softmax of a classifier's outputs (examples, classes), in example order."""
     model.eval()
-    batches = [functional.softmax(model(*_to(device, data.batch(index)[0])), dim=1)
-               for index in batch_indices(len(data), batch_size, None)]
+    batches = [functional.softmax(model(*inputs), dim=1)
+               for inputs, _ in data.batches(batch_indices(len(data), batch_size, None))]
     return torch.cat(batches).cpu().numpy()
+
 
 @dataclass
 class Progress:
@@ -169,6 +147,9 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM),
     after the update under way, which then raises TrainingInterrupted; a saved state is resumed from.
     """
+    if train.device.type != device.type:
+        raise ValueError(f"the training data are on {train.device} but the model is to train on {device}: make "
+                         f"them with device={device}")
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
     policy.start(seed)
@@ -176,8 +157,7 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     if checkpoint:
         checkpoint.stop.training = True
     try:
-        train_rounds(model, train, validate, objective, optim, policy, device, optimizer, progress, on_record,
-                     checkpoint)
+        train_rounds(model, train, validate, objective, optim, policy, optimizer, progress, on_record, checkpoint)
     finally:
         if checkpoint:
             checkpoint.stop.training = False
@@ -187,15 +167,15 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
 
 
 def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[str, float]],
-                 objective: Objective, optim: OptimConfig, policy: Policy, device: torch.device,
-                 optimizer: torch.optim.Optimizer, progress: Progress,
-                 on_record: Callable[[dict[str, float]], None] | None, checkpoint: Checkpoint | None) -> None:
+                 objective: Objective, optim: OptimConfig, policy: Policy, optimizer: torch.optim.Optimizer,
+                 progress: Progress, on_record: Callable[[dict[str, float]], None] | None,
+                 checkpoint: Checkpoint | None) -> None:
     """The rounds from where progress stands until the policy stops or its rounds run out."""
     started = time.perf_counter() - progress.train_seconds
     positions = policy.positions()
     while not progress.done:
         position = positions[progress.round]
-        if progress.batches_done:  # resuming mid-round: draw the round's batches again and skip those done
+        if progress.batches_done:  # resuming mid-round: the round's batches are drawn again
             policy.set_rng_state(progress.round_rng)
         else:
             progress.round_rng = policy.rng_state()
@@ -203,12 +183,10 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
         # non-finite loss is raised then, naming its update
         sums = RoundSums(first_update=progress.updates + 1)
         model.train()
-        for number, index in enumerate(policy.batches(position, len(train), optim.batch_size)):
-            if number < progress.batches_done:
-                continue
-            inputs, targets = train.batch(index)
-            targets = to_device(targets, device)
-            outputs = model(*_to(device, inputs))
+        # those done are drawn (the policy's generator moves on as it did) but not made again
+        indices = islice(policy.batches(position, len(train), optim.batch_size), progress.batches_done, None)
+        for inputs, targets in train.batches(indices):
+            outputs = model(*inputs)
             loss = objective.loss(outputs, targets)
             optimizer.zero_grad()
             loss.backward()
@@ -245,21 +223,24 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
 
 @dataclass
 class RoundSums:
-    """The updates of a round not yet read: each batch's mean loss and correct predictions stay on the device
-    until read_into, once per round, which sums them on the host in update order, as float(loss) * batch size:
-    the same arithmetic, to the last digit, as reading every update."""
+    """The updates of a round not yet read: each batch's mean loss and predicted classes stay on the device until
+    read_into, once per round, which sums the losses on the host in update order, as float(loss) * batch size (the
+    same arithmetic, to the last digit, as reading every update), and counts the correct predictions. An update
+    launches one operation for this (argmax): a small model's update on a GPU is a few dozen launches."""
 
     first_update: int
     losses: list[torch.Tensor] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
-    correct: list[torch.Tensor] = field(default_factory=list)
+    predicted: list[torch.Tensor] = field(default_factory=list)
+    targets: list[torch.Tensor] = field(default_factory=list)
 
     def add(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, regression: bool) -> None:
         """One update's batch."""
         self.losses.append(loss.detach())
         self.sizes.append(len(targets))
         if not regression:
-            self.correct.append((outputs.argmax(dim=1) == targets).sum())
+            self.predicted.append(outputs.argmax(dim=1))
+            self.targets.append(targets)
 
     def read_into(self, progress: Progress, step_key: str, position: int) -> None:
         """Add the updates to progress's sums (one synchronisation); a non-finite loss raises NonFiniteLossError
@@ -272,10 +253,11 @@ class RoundSums:
                     "lower the learning rate (lr) or set clip_norm for this model"
                 )
             progress.loss_sum += loss * size
-        progress.correct += int(torch.stack(self.correct).sum()) if self.correct else 0
+        if self.predicted:
+            progress.correct += int((torch.cat(self.predicted) == torch.cat(self.targets)).sum())
         progress.seen += sum(self.sizes)
         self.first_update += len(losses)
-        self.losses, self.sizes, self.correct = [], [], []
+        self.losses, self.sizes, self.predicted, self.targets = [], [], [], []
 
 
 def save(checkpoint: Checkpoint, progress: Progress, model: nn.Module, optimizer: torch.optim.Optimizer,

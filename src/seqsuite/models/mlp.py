@@ -19,6 +19,5 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(input_dim, n_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs (B, n_outputs) for inputs (B, D), dense or sparse, or (B, T, C)."""
-        # made dense here, on the model's device: the same values as a batch densified on the host
-        return self.net(x if x.layout == torch.strided else x.to_dense())
+        """Outputs (B, n_outputs) for inputs (B, D) or (B, T, C)."""
+        return self.net(x)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from seqsuite.devices import to_device
 from seqsuite.models import ModelEntry
 from seqsuite.models.config import ArchitectureConfig, InputSpec
 
@@ -61,10 +62,10 @@ class SequenceClassifier(nn.Module):
             if lengths is None:
                 lengths = (x != self.pad_index).sum(dim=1)
             lengths = lengths.clamp(min=1).cpu()
-            packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+            packed = pack(inputs, lengths)
             outputs, hidden = self.recurrent(packed)
             if self.readout != "last":
-                outputs, _ = pad_packed_sequence(outputs, batch_first=True)  # (B, T', directions * H)
+                outputs = unpack(outputs)  # (B, T', directions * H)
         return self.head(self.dropout(self.read_out(outputs, hidden, lengths)))
 
     def read_out(self, outputs: torch.Tensor, hidden: torch.Tensor | tuple, lengths: torch.Tensor) -> torch.Tensor:
@@ -73,10 +74,30 @@ class SequenceClassifier(nn.Module):
             h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # (layers * directions, B, H)
             directions = 2 if self.recurrent.bidirectional else 1
             return torch.cat(list(h_n[-directions:]), dim=-1)
-        mask = (torch.arange(outputs.shape[1])[None, :] < lengths[:, None]).to(outputs.device)[..., None]
+        # lengths are on the host (packing needs them there); copied to a GPU without waiting for its queued work
+        lengths = to_device(lengths, outputs.device)
+        mask = (torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths[:, None])[..., None]
         if self.readout == "mean":
-            return (outputs * mask).sum(dim=1) / lengths.to(outputs.device)[:, None]
+            return (outputs * mask).sum(dim=1) / lengths[:, None]
         return outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
+
+
+def pack(inputs: torch.Tensor, lengths: torch.Tensor) -> PackedSequence:
+    """pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False) for lengths on the host, its
+    sort order and that order's inverse made there and copied to a GPU without waiting: torch's own copy waits for
+    all the work queued on the GPU."""
+    lengths, order = torch.sort(lengths, descending=True)
+    inverse = torch.empty_like(order).scatter_(0, order, torch.arange(len(order)))
+    order, inverse = to_device(order, inputs.device), to_device(inverse, inputs.device)
+    packed = pack_padded_sequence(inputs.index_select(0, order), lengths, batch_first=True)
+    return PackedSequence(packed.data, packed.batch_sizes, order, inverse)
+
+
+def unpack(packed: PackedSequence) -> torch.Tensor:
+    """pad_packed_sequence(packed, batch_first=True)'s padded outputs, without its copy of the order back to the
+    host (which waits for the GPU)."""
+    padded, _ = pad_packed_sequence(PackedSequence(packed.data, packed.batch_sizes), batch_first=True)
+    return padded.index_select(0, packed.unsorted_indices)
 
 
 def set_forget_gate(lstm: nn.LSTM, bias: float | None, learned: bool) -> None:

@@ -15,6 +15,7 @@ from seqsuite import serving
 from seqsuite.batches import SequenceData, TabularData, model_batches
 from seqsuite.config import from_config
 from seqsuite.data import SPLITS
+from seqsuite.devices import CPU, resolve_device
 from seqsuite.features.store import FeatureSet, load_features
 from seqsuite.models import model_entry
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model, count_parameters
@@ -28,16 +29,16 @@ from seqsuite.training import (
     Objective,
     OptimConfig,
     evaluate,
-    resolve_device,
     seed_everything,
 )
 
 
-def model_data(model_name: str, features: FeatureSet) -> dict[str, SequenceData | TabularData]:
-    """Each split as the model reads it: sparse rows for the MLP, sequences for the recurrent models."""
+def model_data(model_name: str, features: FeatureSet,
+               device: torch.device = CPU) -> dict[str, SequenceData | TabularData]:
+    """Each split as the model reads it on the device: rows for the MLP, sequences for the recurrent models."""
     tabular = model_entry(model_name).layer is None
     return {s: model_batches(tabular, features.splits[s].sequences, features.splits[s].tabular,
-                             torch.from_numpy(features.splits[s].labels), features.meta["pad_index"])
+                             torch.from_numpy(features.splits[s].labels), features.meta["pad_index"], device)
             for s in SPLITS}
 
 
@@ -96,16 +97,16 @@ class DatasetRun:
         self.model = build_model(model_name, self.inputs, self.architecture)
         self.optim = from_config(OptimConfig, hyperparameters)
         self.policy = Patience(hyperparameters["max_epochs"], hyperparameters["patience"])
-        self.data = model_data(model_name, features)
+        self.data = model_data(model_name, features, device)
         self.train = self.data["train"]
 
     def evaluate(self, split: str) -> Evaluation:
         """The model's loss, accuracy and macro-F1 on a split."""
-        return evaluate(self.model, self.data[split], self.optim.batch_size, self.device)
+        return evaluate(self.model, self.data[split], self.optim.batch_size)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """The validation loss and accuracy recorded after every epoch."""
-        validation = evaluate(model, self.data["val"], self.optim.batch_size, self.device)
+        validation = evaluate(model, self.data["val"], self.optim.batch_size)
         return {"val_loss": validation.loss, "val_accuracy": validation.accuracy}
 
     def divergence(self, fitted: FitResult) -> str | None:

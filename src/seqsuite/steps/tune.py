@@ -13,12 +13,13 @@ import torch
 
 from seqsuite import tracking
 from seqsuite.checkpoint import fingerprint
+from seqsuite.devices import resolve_device
 from seqsuite.features.store import load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
 from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute_runs
 from seqsuite.steps.train import TUNE_RULES, DatasetRun, train, tuning_experiment
-from seqsuite.training import FitResult, NonFiniteLossError, resolve_device
+from seqsuite.training import FitResult, NonFiniteLossError
 from seqsuite.tuning import best_trial, expected_curve
 
 log = logging.getLogger("seqsuite")
