@@ -103,6 +103,19 @@ def test_a_training_job_trains_every_seed_in_each_runs_time_and_one_job_per_seed
     assert len(training_jobs(tune.stdout, "train_tuned_lstm")) == 1
 
 
+def test_a_search_trains_its_trials_in_one_job_and_one_job_per_seed_gives_each_trial_a_job(tmp_path):
+    settings = ("datasets=[mr]", "models=[lstm]", "seeds=[0]", "tune={trials: 4}")
+    grouped = dry_run(tmp_path, *settings, targets=("tune",))
+    assert grouped.returncode == 0, grouped.stderr[-3000:]
+    (job,) = training_jobs(grouped.stdout, "tune_trials")
+    assert "runtime=480" in job and all(f"results/tune/mr/lstm/trial{k}/metrics.json" in job for k in range(4))
+    single = dry_run(tmp_path, *settings, "one_job_per_seed=true", targets=("tune",))
+    assert single.returncode == 0, single.stderr[-3000:]
+    jobs = training_jobs(single.stdout, "tune_trials")
+    assert len(jobs) == 4 and all("runtime=120" in job for job in jobs)
+    assert sorted("".join(set(re.findall(r"/trial(\d)/metrics\.json", job))) for job in jobs) == ["0", "1", "2", "3"]
+
+
 def test_a_job_of_several_runs_asks_for_each_runs_time_and_one_runs_memory():
     one, three = (at_attempt(job_resources("train_lab", 1, runs=runs), 2) for runs in (1, 3))
     assert three["runtime"] == 3 * one["runtime"] and three["mem_mb"] == one["mem_mb"]

@@ -270,6 +270,30 @@ def search_trial_paths(wildcards):
     return [trial_path(wildcards.model, wildcards.dataset, trial) for trial in range(config["tune"]["trials"])]
 
 
+def trial_jobs():
+    """The trials of a search's job: all of them (a trial's start-up costs as much as a small trial's training), or
+    None (a job per trial, the {trial} wildcard) with one_job_per_seed."""
+    return None if config["one_job_per_seed"] else list(range(config["tune"]["trials"]))
+
+
+def trial_job_outputs(trials):
+    """Every output of a job of trial_jobs, with its wildcards."""
+    return [trial_path(trial=trial) for trial in (["{trial}"] if trials is None else trials)]
+
+
+def trial_runs(trials):
+    """An input function for params: a job's trials, by integer trial -> its outputs."""
+    return lambda wildcards: {
+        int(trial): {"metrics": trial_path(wildcards.model, wildcards.dataset, trial)}
+        for trial in ([wildcards.trial] if trials is None else trials)
+    }
+
+
+def trial_job_name(trials):
+    """What names a job of trial_jobs in its log and benchmark paths."""
+    return "{dataset}/{model}" if trials else "{dataset}/{model}/trial{trial}"
+
+
 def tuned_seeds():
     """The tuned runs' seeds per job: all tune seeds, or None (a job per seed) with one_job_per_seed."""
     return None if config["one_job_per_seed"] else config["tune"]["seeds"]

@@ -1,6 +1,6 @@
 # The tuning target (`snakemake --cores 2 tune`): per compared dataset and model, one MLflow parent run, the same
-# number of random-search trials as its child runs (validation only), the best trial's settings trained on
-# tune.seeds, and the tuning page.
+# number of random-search trials as its child runs (validation only; one job trains a search's trials, one after
+# another), the best trial's settings trained on tune.seeds, and the tuning page.
 
 
 rule open_search:
@@ -24,25 +24,28 @@ rule open_search:
         "../scripts/open_search.py"
 
 
-rule tune_trial:
+rule tune_trials:
     input:
         features=rules.extract_features.output,
         search=search_path("search"),
     output:
-        metrics=trial_path(),
+        trial_job_outputs(trial_jobs()),
     log:
-        "logs/tune_trial/{dataset}/{model}/trial{trial}.log",
+        f"logs/tune_trials/{trial_job_name(trial_jobs())}.log",
     benchmark:
-        "results/benchmarks/tune_trial/{dataset}/{model}/trial{trial}.tsv"
+        f"results/benchmarks/tune_trials/{trial_job_name(trial_jobs())}.tsv"
     conda:
         "../../environment.yml"
     threads: config["threads"]["train"]
     resources:
-        **job_resources("train", threads=config["threads"]["train"], device=config["device"]),
+        **job_resources(
+            "train", threads=config["threads"]["train"], device=config["device"], runs=len(trial_jobs() or [0])
+        ),
     params:
+        trials=trial_runs(trial_jobs()),
         seed=config["tune"]["trial_seed"],
     script:
-        "../scripts/tune_trial.py"
+        "../scripts/tune_trials.py"
 
 
 rule close_search:

@@ -97,9 +97,13 @@ def round_reporter(plan: RunPlan, logger: tracking.RunLogger, clock: JobClock) -
 
 
 def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], inputs: list[str | Path], settings: dict[str, Any],
-                 rule: str, workflow_dir: Path, job_log: str) -> None:
+                 rule: str, workflow_dir: Path, job_log: str,
+                 on_nonfinite: Callable[[RunPlan, dict[str, str], NonFiniteLossError], None] | None = None) -> None:
     """Train a job's runs (each plan with its outputs) one after another in this process, each as `execute` does:
     the imports, MLflow's connection and the optimiser's set-up are paid once per job, not once per run.
+
+    A run whose loss becomes non-finite ends the job with its error, or, given on_nonfinite, is handed to it (its
+    MLflow run has ended FAILED), and the job goes on to its next run.
 
     Each finished run keeps a copy of its outputs in its resume.pt until the job's last run has finished, so that a
     job stopped halfway (Snakemake then deletes all of its outputs) restores those runs when it runs again instead
@@ -110,7 +114,12 @@ def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], inputs: list[st
     kept = []
     since = psutil.Process().create_time()
     for plan, outputs in runs:
-        kept.append(execute(plan, outputs, settings, rule, workflow_dir, JobClock(since), job_log, stamp))
+        try:
+            kept.append(execute(plan, outputs, settings, rule, workflow_dir, JobClock(since), job_log, stamp))
+        except NonFiniteLossError as error:
+            if on_nonfinite is None:
+                raise
+            on_nonfinite(plan, outputs, error)
         since = time.time()
         del plan  # before the next plan is built: the loop would rebind it only after
     for path in kept:

@@ -14,7 +14,7 @@ import torch
 from seqsuite import tracking
 from seqsuite.checkpoint import fingerprint
 from seqsuite.devices import resolve_device
-from seqsuite.features.store import load_features
+from seqsuite.features.store import FeatureSet, load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
 from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute_runs
@@ -52,9 +52,9 @@ class TrialRun(DatasetRun):
     """One trial of a search: a child run of the search's parent, scored on validation only (the test split is
     never evaluated), no model logged."""
 
-    def __init__(self, search: dict[str, Any], trial: int, seed: int, features_dir: Path, device: str) -> None:
-        super().__init__(load_features(features_dir), search["model"], seed, search["trials"][trial],
-                         resolve_device(device), f"trial{trial}")
+    def __init__(self, search: dict[str, Any], trial: int, seed: int, features: FeatureSet,
+                 device: torch.device) -> None:
+        super().__init__(features, search["model"], seed, search["trials"][trial], device, f"trial{trial}")
         self.trial = trial
         # the parent's id makes a trial of a new search a new run, never the resumed run of an earlier search
         self.params.update(trial=trial, search=search["run_id"])
@@ -97,19 +97,24 @@ def majority_accuracy(train_labels: np.ndarray, val_labels: np.ndarray) -> float
     return float(np.mean(val_labels == np.bincount(train_labels).argmax()))
 
 
-def train_trial(search_path: Path, trial: int, seed: int, features_dir: Path, outputs: dict[str, str], device: str,
-                threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path, job_log: str) -> None:
-    """Train one trial of a search and write its metrics.json. A trial whose loss becomes non-finite is a result of
-    its settings, not a failure: it is recorded as diverged (its MLflow run ends FAILED) and the search goes on."""
+def train_trials(search_path: Path, trials: dict[int, dict[str, str]], seed: int, features_dir: Path, device: str,
+                 threads: int, settings: dict[str, Any], rule: str, workflow_dir: Path, job_log: str) -> None:
+    """Train trials of a search (trials: trial -> its outputs) one after another in this process, and write each
+    one's metrics.json. A trial whose loss becomes non-finite is a result of its settings, not a failure: it is
+    recorded as diverged (its MLflow run ends FAILED) and the search goes on."""
     torch.set_num_threads(threads)
-    plan = TrialRun(json.loads(search_path.read_text()), trial, seed, features_dir, device)
-    try:
-        execute_runs([(plan, outputs)], [features_dir, search_path], settings, rule, workflow_dir, job_log)
-    except NonFiniteLossError as error:
-        log.warning("%s: DIVERGED, %s; it counts as diverged in the search", plan.title, error)
-        Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
-        with atomic_path(outputs["metrics"]) as partial:
-            partial.write_text(json.dumps(plan.record(None, str(error), None), indent=1))
+    search, features = json.loads(search_path.read_text()), load_features(features_dir)
+    plans = ((TrialRun(search, trial, seed, features, resolve_device(device)), outputs)
+             for trial, outputs in trials.items())
+    execute_runs(plans, [features_dir, search_path], settings, rule, workflow_dir, job_log, record_diverged)
+
+
+def record_diverged(plan: TrialRun, outputs: dict[str, str], error: NonFiniteLossError) -> None:
+    """Write the metrics.json of a trial whose loss became non-finite, and drop its training state."""
+    log.warning("DIVERGED: %s; it counts as diverged in the search", error)  # the error names the trial
+    Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
+    with atomic_path(outputs["metrics"]) as partial:
+        partial.write_text(json.dumps(plan.record(None, str(error), None), indent=1))
 
 
 def train_tuned(chosen_path: Path, **arguments: Any) -> None:
