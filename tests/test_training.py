@@ -99,10 +99,19 @@ def sparse_task(n: int, seed: int) -> TabularData:
     return TabularData(matrix, torch.from_numpy(labels))
 
 
-def train_mlp_on_rows(dense_limit: int, monkeypatch) -> tuple[torch.nn.Module, list[dict[str, float]]]:
-    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", dense_limit)
+def store_rows(monkeypatch, layout: str) -> None:
+    """Make TabularData keep its rows dense, padded, or on the host (as a split too large to make dense once and
+    too uneven to pad)."""
+    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 2**25 if layout == "dense" else 0)
+    if layout == "host":
+        monkeypatch.setattr(batches, "PADDED_ROWS_GROWTH", 0)
+        monkeypatch.setattr(batches, "PADDED_ROWS_FLOOR", 0)
+
+
+def train_mlp_on_rows(layout: str, monkeypatch) -> tuple[torch.nn.Module, list[dict[str, float]]]:
+    store_rows(monkeypatch, layout)
     train, val = sparse_task(96, 0), sparse_task(32, 1)
-    assert (train.dense is None) == (dense_limit == 0)
+    assert (train.dense is not None, train.columns is not None) == (layout == "dense", layout == "padded")
     seed_everything(0)
     model = build_model("mlp", InputSpec(n_outputs=2, tabular_dim=200), ArchitectureConfig(hidden_sizes=[8]))
     result = fit(model, train, validation(val), Objective(), OptimConfig(lr=0.01, batch_size=16), Patience(4, 4),
@@ -110,12 +119,16 @@ def train_mlp_on_rows(dense_limit: int, monkeypatch) -> tuple[torch.nn.Module, l
     return model, result.history
 
 
-def test_padded_rows_make_the_same_dense_batches_as_scipy_empty_unsorted_and_repeated_columns_included(monkeypatch):
-    monkeypatch.setattr(batches, "DENSE_TABULAR_LIMIT", 0)
+@pytest.mark.parametrize("layout", ["padded", "host"])
+def test_padded_or_host_rows_make_the_same_dense_batches_as_scipy_empty_unsorted_and_repeated_columns_included(
+        layout, monkeypatch):
+    store_rows(monkeypatch, layout)
     # row 0: columns 3, 1, 3 (3 twice: summed); row 1 empty; row 2: one entry; row 3 (the last) empty
     matrix = sparse.csr_matrix((np.array([1, 2, 4, -0.5], np.float32), [3, 1, 3, 0], [0, 3, 3, 4, 4]), shape=(4, 5))
     data = TabularData(matrix, torch.arange(4))
-    assert data.dense is None and data.columns.shape == (4, 2)  # the longest row has two distinct columns
+    assert data.dense is None
+    # padded: the longest row has two distinct columns
+    assert data.columns is None if layout == "host" else data.columns.shape == (4, 2)
     order = [np.array([3, 0]), np.array([2, 1, 0])]
     made = list(data.batches(order))
     for index, ((rows,), targets) in zip(order, made, strict=True):
@@ -123,12 +136,21 @@ def test_padded_rows_make_the_same_dense_batches_as_scipy_empty_unsorted_and_rep
     assert list(data.batches([])) == []
 
 
-def test_rows_too_large_to_make_dense_once_go_as_padded_rows_and_train_to_the_last_digit_as_dense_ones(monkeypatch):
-    dense_model, dense_history = train_mlp_on_rows(2**25, monkeypatch)
-    padded_model, padded_history = train_mlp_on_rows(0, monkeypatch)
-    assert padded_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9
+@pytest.mark.parametrize("layout", ["padded", "host"])
+def test_rows_too_large_to_make_dense_once_train_to_the_last_digit_as_dense_ones(layout, monkeypatch):
+    dense_model, dense_history = train_mlp_on_rows("dense", monkeypatch)
+    sparse_model, sparse_history = train_mlp_on_rows(layout, monkeypatch)
+    assert sparse_history == dense_history and dense_history[-1]["val_accuracy"] > 0.9
     assert all(torch.equal(a, b) for a, b in zip(dense_model.state_dict().values(),
-                                                 padded_model.state_dict().values(), strict=True))
+                                                 sparse_model.state_dict().values(), strict=True))
+
+
+def test_padded_rows_are_kept_unless_one_long_row_makes_them_many_times_the_entries():
+    short = sparse.random(1000, 50_000, density=30 / 50_000, format="csr", random_state=0)
+    assert batches.pads_well(short)
+    long = sparse.vstack([short, sparse.csr_matrix(np.ones((1, 50_000)))], format="csr")
+    # 1,001 rows x 50,000 slots: above 4 x 80,000 entries and above the floor's 2**24 slots
+    assert not batches.pads_well(long)
 
 
 def test_data_on_another_device_than_the_model_trains_on_is_named():

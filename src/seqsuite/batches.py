@@ -3,6 +3,7 @@ ready on the device the model runs on."""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from torch.nn.utils.rnn import pad_sequence
 from seqsuite.devices import CPU, to_device
 
 Inputs = tuple[torch.Tensor, ...]
+log = logging.getLogger("seqsuite")
 
 
 class Batches(Protocol):
@@ -62,6 +64,10 @@ class SequenceData(OneByOne):
 
 
 DENSE_TABULAR_LIMIT = 2**25  # values (128 MiB of float32) up to which a split's rows are made dense once
+# Padded rows (12 bytes a slot) are kept while they take at most this many times the matrix's entries, or at most
+# this many slots (192 MiB) whatever they take: one long row sets every row's width.
+PADDED_ROWS_GROWTH = 4
+PADDED_ROWS_FLOOR = 2**24
 
 
 @dataclass
@@ -69,7 +75,8 @@ class TabularData:
     """Fixed-size rows of a sparse matrix, kept on the device: made dense once when small (FSDD's MFCC statistics),
     else as padded rows (MR's TF-IDF: 50,000 columns, 33 of them non-zero in a row on average), each batch's made
     dense where the model runs. No batch then waits on the host: scipy's row slicing took longer than a GPU's
-    update of the MLP, and only a round's indices cross to the device."""
+    update of the MLP, and only a round's indices cross to the device. Rows too uneven to pad (pads_well) stay on
+    the host and each batch is made dense there: the same values, but an update on a GPU waits for them."""
 
     matrix: sparse.csr_matrix
     labels: torch.Tensor
@@ -82,9 +89,13 @@ class TabularData:
         rows, width = self.matrix.shape
         if rows * width <= DENSE_TABULAR_LIMIT:
             self.dense = torch.from_numpy(self.matrix.toarray()).to(self.device)
-        else:
+        elif pads_well(self.matrix):
             columns, values = padded_rows(self.matrix)
             self.columns, self.values = columns.to(self.device), values.to(self.device)
+        else:
+            counts = np.diff(self.matrix.indptr)
+            log.info("rows of %d to %d entries (%.1f on average) are too uneven to pad: each batch is made dense on "
+                     "the host", counts.min(), counts.max(), counts.mean())
         self.labels = self.labels.to(self.device)
 
     def __len__(self) -> int:
@@ -96,14 +107,26 @@ class TabularData:
         if not indices:
             return iter(())
         index = to_device(torch.from_numpy(np.concatenate(indices)), self.device)
-        return (self.batch(chosen) for chosen in index.split([len(i) for i in indices]))
+        return (self.batch(host, chosen)
+                for host, chosen in zip(indices, index.split([len(i) for i in indices]), strict=True))
 
-    def batch(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
-        """Dense inputs (B, D) with targets (B,), for indices on the device."""
+    def batch(self, host: np.ndarray, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """Dense inputs (B, D) with targets (B,), for the same indices on the host and on the device."""
         if self.dense is not None:
-            return (self.dense[index],), self.labels[index]
-        rows = torch.zeros(len(index), self.matrix.shape[1], dtype=self.values.dtype, device=self.device)
-        return (rows.scatter_(1, self.columns[index], self.values[index]),), self.labels[index]
+            rows = self.dense[index]
+        elif self.columns is not None:
+            rows = torch.zeros(len(index), self.matrix.shape[1], dtype=self.values.dtype, device=self.device)
+            rows.scatter_(1, self.columns[index], self.values[index])
+        else:
+            rows = to_device(torch.from_numpy(self.matrix[host].toarray()), self.device)
+        return (rows,), self.labels[index]
+
+
+def pads_well(matrix: sparse.csr_matrix) -> bool:
+    """Whether the matrix's padded rows take at most PADDED_ROWS_GROWTH times its entries, or at most
+    PADDED_ROWS_FLOOR slots."""
+    slots = matrix.shape[0] * max(int(np.diff(matrix.indptr).max(initial=0)), 1)
+    return slots <= max(PADDED_ROWS_GROWTH * matrix.nnz, PADDED_ROWS_FLOOR)
 
 
 def padded_rows(matrix: sparse.csr_matrix) -> tuple[torch.Tensor, torch.Tensor]:
