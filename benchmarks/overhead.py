@@ -10,7 +10,8 @@ training jobs' phases summed: startup (interpreter, imports, reading the inputs,
 job's later runs, from the end of the one before), MLflow setup, per-round logging (inside training), evaluation
 and plots (the lab's measurements of the trained model are here, of the untrained one in start-up), results and
 plot logging, model logging, outputs, and what no phase covers (Snakemake's script wrapper, the interpreter's
-exit). The lab's measurements (`measure_seconds`: the gradient norms before and after training, the LSTMs'
+exit; a search trial whose loss became non-finite, which records no phases, is all outside training). The
+lab's measurements (`measure_seconds`: the gradient norms before and after training, the LSTMs'
 gates) are work the lab exists for, not overhead: the last
 line is `outside <share of all job time spent neither training nor measuring>`.
 """

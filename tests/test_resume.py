@@ -19,12 +19,15 @@ import torch
 import yaml
 from conftest import REPO, SNAKEMAKE, small_disk, snakemake, tiny_config, tiny_registry
 from mlflow.entities import ViewType
+from scipy import sparse
 from test_training import fit_sum, order_task, validation
 
-from seqsuite.checkpoint import Checkpoint, TrainingInterrupted, fingerprint, input_stamp
+from seqsuite.checkpoint import Checkpoint, StoppedBySignal, TrainingInterrupted, fingerprint, input_stamp
+from seqsuite.features.store import FeatureSet, SplitFeatures, save_features
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Patience
 from seqsuite.steps.lab_data import generate_data
+from seqsuite.steps.tune import TrialRun, open_search, train_trials
 from seqsuite.training import Objective, OptimConfig, fit, seed_everything
 
 CPU = torch.device("cpu")
@@ -184,6 +187,60 @@ def test_sigterm_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_p
     steps = [point.step for point in client.get_metric_history(run.info.run_id, "val_score")]
     assert sorted(set(steps)) == [r["step"] for r in whole["history"]]
     assert np.isclose(run.data.metrics["test_score"], whole["test"]["score"])
+
+
+def toy_features(folder: Path) -> Path:
+    """Two classes of 3-channel sequences, written as a features folder."""
+    rng = np.random.default_rng(0)
+    splits = {}
+    for name, count in {"train": 40, "val": 20, "test": 4}.items():
+        sequences = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(count)]
+        rows = sparse.csr_matrix(np.stack([s.mean(0) for s in sequences]))
+        splits[name] = SplitFeatures(sequences, rows, rng.integers(0, 2, count))
+    meta = {"dataset": "stopped-search", "kind": "speech", "labels": ["a", "b"], "pad_index": 0, "settings": {},
+            "n_train": 40, "n_val": 20, "n_test": 4, "vocab_size": None, "sequence_dim": 3, "tabular_dim": 3,
+            "source": "https://example.org/toy", "manifest_sha256": "0" * 64}
+    save_features(FeatureSet(splits, meta), folder)
+    return folder
+
+
+def test_a_search_job_stopped_after_a_diverged_trial_restores_that_trial_instead_of_training_it_again(
+        tmp_path, tracking_store, monkeypatch):
+    settings = {"tracking_uri": tracking_store[0], "artifact_root": tracking_store[1], "server_wait_s": 5}
+    defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]["speech"]["mlp"]
+    trials = [{**defaults, "hidden_sizes": [4], "max_epochs": 2, "lr": lr} for lr in (1e30, 1e-3)]
+    features, search = toy_features(tmp_path / "features"), tmp_path / "search.json"
+    open_search("stopped-search", "mlp", trials, {"lr": {"choice": [1e30, 1e-3]}}, 0, search, settings, "open_search",
+                REPO)
+    outputs = {k: {"metrics": str(tmp_path / f"trial{k}" / "metrics.json")} for k in (0, 1)}
+    for k in outputs:
+        (tmp_path / f"trial{k}").mkdir()
+
+    def job() -> None:
+        train_trials(search, outputs, 0, features, "cpu", 1, settings, "tune_trials", REPO, "logs/job.log")
+
+    conclude = TrialRun.conclude
+
+    def stopped_in_trial_1(plan, fitted):
+        if plan.trial == 1:
+            raise StoppedBySignal(signal.SIGTERM)
+        return conclude(plan, fitted)
+
+    monkeypatch.setattr(TrialRun, "conclude", stopped_in_trial_1)
+    with pytest.raises(StoppedBySignal):
+        job()
+    diverged = json.loads(Path(outputs[0]["metrics"]).read_text())
+    assert "loss became nan" in diverged["diverged"]
+    Path(outputs[0]["metrics"]).unlink()  # Snakemake deletes every output of a failed job
+    monkeypatch.undo()
+    job()
+    assert json.loads(Path(outputs[0]["metrics"]).read_text()) == diverged
+    assert json.loads(Path(outputs[1]["metrics"]).read_text())["diverged"] is None
+    assert not list(tmp_path.rglob("resume.pt"))
+    runs = mlflow.MlflowClient(tracking_store[0]).search_runs(
+        [mlflow.MlflowClient(tracking_store[0]).get_experiment_by_name("stopped-search-tuning").experiment_id])
+    statuses = sorted((run.info.run_name, run.info.status) for run in runs)
+    assert statuses == [("mlp-search", "FINISHED"), ("mlp-trial0-seed0", "FAILED"), ("mlp-trial1-seed0", "FINISHED")]
 
 
 def long_lstm_workdir(workdir, seeds=(0,)):

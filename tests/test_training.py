@@ -123,16 +123,19 @@ def train_mlp_on_rows(layout: str, monkeypatch) -> tuple[torch.nn.Module, list[d
 def test_padded_or_host_rows_make_the_same_dense_batches_as_scipy_empty_unsorted_and_repeated_columns_included(
         layout, monkeypatch):
     store_rows(monkeypatch, layout)
-    # row 0: columns 3, 1, 3 (3 twice: summed); row 1 empty; row 2: one entry; row 3 (the last) empty
-    matrix = sparse.csr_matrix((np.array([1, 2, 4, -0.5], np.float32), [3, 1, 3, 0], [0, 3, 3, 4, 4]), shape=(4, 5))
+    # row 0: columns 3, 1, 3 (3 twice: summed) and a stored -0.0; row 1 empty; row 2: one entry; row 3 empty
+    matrix = sparse.csr_matrix((np.array([1, 2, 4, -0.0, -0.5], np.float32), [3, 1, 3, 4, 0], [0, 4, 4, 5, 5]),
+                               shape=(4, 5))
     data = TabularData(matrix, torch.arange(4))
     assert data.dense is None
-    # padded: the longest row has two distinct columns
-    assert data.columns is None if layout == "host" else data.columns.shape == (4, 2)
+    # padded: the longest row has three distinct columns
+    assert data.columns is None if layout == "host" else data.columns.shape == (4, 3)
     order = [np.array([3, 0]), np.array([2, 1, 0])]
     made = list(data.batches(order))
     for index, ((rows,), targets) in zip(order, made, strict=True):
-        assert torch.equal(rows, torch.from_numpy(matrix[index].toarray())) and targets.tolist() == index.tolist()
+        expected = torch.from_numpy(matrix[index].toarray())
+        assert torch.equal(rows, expected) and torch.equal(rows.signbit(), expected.signbit())
+        assert targets.tolist() == index.tolist()
     assert list(data.batches([])) == []
 
 
@@ -145,12 +148,17 @@ def test_rows_too_large_to_make_dense_once_train_to_the_last_digit_as_dense_ones
                                                  sparse_model.state_dict().values(), strict=True))
 
 
-def test_padded_rows_are_kept_unless_one_long_row_makes_them_many_times_the_entries():
-    short = sparse.random(1000, 50_000, density=30 / 50_000, format="csr", random_state=0)
-    assert batches.pads_well(short)
-    long = sparse.vstack([short, sparse.csr_matrix(np.ones((1, 50_000)))], format="csr")
-    # 1,001 rows x 50,000 slots: above 4 x 80,000 entries and above the floor's 2**24 slots
-    assert not batches.pads_well(long)
+def test_padded_rows_are_kept_unless_one_long_row_makes_them_many_times_the_entries(monkeypatch):
+    rows = np.zeros((100, 1000), np.float32)
+    rows[:, :10] = 1  # every row 10 entries: 1,000 slots for 1,000 entries
+    even = sparse.csr_matrix(rows)
+    rows[0, :50] = 1  # one row of 50: 5,000 slots for 1,040 entries
+    uneven = sparse.csr_matrix(rows)
+    assert batches.pads_well(even) and batches.pads_well(uneven)  # both under the floor's 2**24 slots
+    monkeypatch.setattr(batches, "PADDED_ROWS_FLOOR", 0)
+    assert batches.pads_well(even) and not batches.pads_well(uneven)
+    monkeypatch.setattr(batches, "PADDED_ROWS_FLOOR", 5000)
+    assert batches.pads_well(uneven)
 
 
 def test_data_on_another_device_than_the_model_trains_on_is_named():

@@ -124,7 +124,7 @@ class TabularData:
 
 def pads_well(matrix: sparse.csr_matrix) -> bool:
     """Whether the matrix's padded rows take at most PADDED_ROWS_GROWTH times its entries, or at most
-    PADDED_ROWS_FLOOR slots."""
+    PADDED_ROWS_FLOOR slots (entries as stored: a repeated column counts on both sides)."""
     slots = matrix.shape[0] * max(int(np.diff(matrix.indptr).max(initial=0)), 1)
     return slots <= max(PADDED_ROWS_GROWTH * matrix.nnz, PADDED_ROWS_FLOOR)
 

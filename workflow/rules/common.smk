@@ -291,7 +291,7 @@ def trial_runs(trials):
 
 def trial_job_name(trials):
     """What names a job of trial_jobs in its log and benchmark paths."""
-    return "{dataset}/{model}" if trials else "{dataset}/{model}/trial{trial}"
+    return "{dataset}/{model}" if trials is not None else "{dataset}/{model}/trial{trial}"
 
 
 def tuned_seeds():

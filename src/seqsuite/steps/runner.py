@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 import psutil
@@ -71,6 +71,9 @@ class RunPlan(Protocol):
     def log_model(self, logger: tracking.RunLogger) -> str | None: ...  # the logged model's models:/ URI, if any
 
 
+Plan = TypeVar("Plan", bound=RunPlan)
+
+
 def train_plan(plan: RunPlan, on_record: Callable[[dict[str, float]], None] | None = None,
                checkpoint: Checkpoint | None = None) -> FitResult:
     """Fit a plan's model with its data, objective and policy; a non-finite loss names the run and its settings."""
@@ -96,14 +99,15 @@ def round_reporter(plan: RunPlan, logger: tracking.RunLogger, clock: JobClock) -
     return report
 
 
-def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], inputs: list[str | Path], settings: dict[str, Any],
+def execute_runs(runs: Iterable[tuple[Plan, dict[str, str]]], inputs: list[str | Path], settings: dict[str, Any],
                  rule: str, workflow_dir: Path, job_log: str,
-                 on_nonfinite: Callable[[RunPlan, dict[str, str], NonFiniteLossError], None] | None = None) -> None:
+                 on_nonfinite: Callable[[Plan, dict[str, str], NonFiniteLossError], None] | None = None) -> None:
     """Train a job's runs (each plan with its outputs) one after another in this process, each as `execute` does:
     the imports, MLflow's connection and the optimiser's set-up are paid once per job, not once per run.
 
     A run whose loss becomes non-finite ends the job with its error, or, given on_nonfinite, is handed to it (its
-    MLflow run has ended FAILED), and the job goes on to its next run.
+    MLflow run has ended FAILED), which writes the run's outputs; they are kept as a finished run's are, and the
+    job goes on to its next run.
 
     Each finished run keeps a copy of its outputs in its resume.pt until the job's last run has finished, so that a
     job stopped halfway (Snakemake then deletes all of its outputs) restores those runs when it runs again instead
@@ -120,6 +124,9 @@ def execute_runs(runs: Iterable[tuple[RunPlan, dict[str, str]]], inputs: list[st
             if on_nonfinite is None:
                 raise
             on_nonfinite(plan, outputs, error)
+            checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
+            checkpoint.keep_outputs(outputs, stamp)
+            kept.append(checkpoint.path)
         since = time.time()
         del plan  # before the next plan is built: the loop would rebind it only after
     for path in kept:
@@ -140,10 +147,10 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     digest = fingerprint(plan.params)
     checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
     if checkpoint.restore_outputs(outputs, inputs):
-        log.info("%s: finished by an earlier attempt of this job (MLflow run %s); its outputs are restored from %s",
-                 plan.title, checkpoint.saved["run_id"], checkpoint.path)
+        log.info("%s: finished by an earlier attempt of this job; its outputs are restored from %s", plan.title,
+                 checkpoint.path)
         record = json.loads(Path(outputs["metrics"]).read_text())
-        del record["job_log"]  # its time went to the attempt that trained it, not to this job (overhead.py)
+        record.pop("job_log", None)  # its time went to the attempt that trained it, not to this job (overhead.py)
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
         return checkpoint.path

@@ -17,7 +17,7 @@ from seqsuite.devices import resolve_device
 from seqsuite.features.store import FeatureSet, load_features
 from seqsuite.files import atomic_path
 from seqsuite.report.plots import learning_curves_png
-from seqsuite.steps.runner import RESUME_FILE, Conclusion, execute_runs
+from seqsuite.steps.runner import Conclusion, execute_runs
 from seqsuite.steps.train import TUNE_RULES, DatasetRun, train, tuning_experiment
 from seqsuite.training import FitResult, NonFiniteLossError
 from seqsuite.tuning import best_trial, expected_curve
@@ -104,15 +104,14 @@ def train_trials(search_path: Path, trials: dict[int, dict[str, str]], seed: int
     recorded as diverged (its MLflow run ends FAILED) and the search goes on."""
     torch.set_num_threads(threads)
     search, features = json.loads(search_path.read_text()), load_features(features_dir)
-    plans = ((TrialRun(search, trial, seed, features, resolve_device(device)), outputs)
-             for trial, outputs in trials.items())
+    resolved = resolve_device(device)
+    plans = ((TrialRun(search, trial, seed, features, resolved), outputs) for trial, outputs in trials.items())
     execute_runs(plans, [features_dir, search_path], settings, rule, workflow_dir, job_log, record_diverged)
 
 
 def record_diverged(plan: TrialRun, outputs: dict[str, str], error: NonFiniteLossError) -> None:
-    """Write the metrics.json of a trial whose loss became non-finite, and drop its training state."""
+    """Write the metrics.json of a trial whose loss became non-finite."""
     log.warning("DIVERGED: %s; it counts as diverged in the search", error)  # the error names the trial
-    Path(outputs["metrics"]).with_name(RESUME_FILE).unlink(missing_ok=True)
     with atomic_path(outputs["metrics"]) as partial:
         partial.write_text(json.dumps(plan.record(None, str(error), None), indent=1))
 
