@@ -124,13 +124,19 @@ def execute_runs(runs: Iterable[tuple[Plan, dict[str, str]]], inputs: list[str |
             if on_nonfinite is None:
                 raise
             on_nonfinite(plan, outputs, error)
-            checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
+            checkpoint = resume_checkpoint(plan, outputs)
             checkpoint.keep_outputs(outputs, stamp)
             kept.append(checkpoint.path)
         since = time.time()
         del plan  # before the next plan is built: the loop would rebind it only after
     for path in kept:
         path.unlink(missing_ok=True)
+
+
+def resume_checkpoint(plan: RunPlan, outputs: dict[str, str]) -> Checkpoint:
+    """Where a run's training state, then the copy of its outputs, is kept (resume.pt beside its metrics.json),
+    for its settings alone."""
+    return Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), fingerprint(plan.params))
 
 
 def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], rule: str, workflow_dir: Path,
@@ -144,8 +150,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     that finds one from the same settings resumes it and continues its MLflow run, or restores the outputs of a
     run that had finished.
     """
-    digest = fingerprint(plan.params)
-    checkpoint = Checkpoint(Path(outputs["metrics"]).with_name(RESUME_FILE), digest)
+    checkpoint = resume_checkpoint(plan, outputs)
     if checkpoint.restore_outputs(outputs, inputs):
         log.info("%s: finished by an earlier attempt of this job; its outputs are restored from %s", plan.title,
                  checkpoint.path)
@@ -154,7 +159,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
         with atomic_path(outputs["metrics"]) as partial:
             partial.write_text(json.dumps(record, indent=1))
         return checkpoint.path
-    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, digest, **plan.labels)
+    tags = tracking.run_tags(rule, plan.rules_file, workflow_dir, checkpoint.digest, **plan.labels)
     run_id = checkpoint.saved["run_id"] if checkpoint.saved else None
     with contextlib.ExitStack() as run:
         with clock.phase("mlflow_setup"):
