@@ -286,8 +286,12 @@ def test_mirror_overlapping_dest_is_refused(mirror_dir: str, tmp_path: Path) -> 
 
 def test_local_mirror_with_wrong_version(tmp_path: Path) -> None:
     mirror = write_tree(tmp_path / "mirror", {"toy/data/a.txt": b"a different release\n"})
-    with pytest.raises(DownloadError, match="different version"):
+    with pytest.raises(DownloadError) as caught:
         fetch_dataset(toy_spec("http://127.0.0.1:9/x.tar.gz"), tmp_path / "toy", mirror=str(mirror))
+    # downloading the same copy again would not help: the message says to copy it again, and what it holds
+    message = str(caught.value)
+    assert "(1 files, 20 bytes)" in message and f"copy the dataset into {mirror / 'toy'} again" in message
+    assert "rerun to download again" not in message
     assert not (tmp_path / "toy").exists() and leftovers(tmp_path) == []
 
 
@@ -306,9 +310,21 @@ def test_http_mirror(served: tuple[str, Path], tmp_path: Path) -> None:
 
 def test_http_mirror_missing_folder(served: tuple[str, Path], tmp_path: Path) -> None:
     base, _www = served
-    with pytest.raises(DownloadError, match="404.*data_mirror"):
+    with pytest.raises(DownloadError) as caught:
         fetch_dataset(toy_spec("http://127.0.0.1:9/x.tar.gz"), tmp_path / "toy", mirror=base)
+    # the user has set data_mirror already: the message names the folder the mirror lacks, not how to set one
+    assert str(caught.value) == (f"dataset 'toy': mirror {base}/toy/ was not found (HTTP 404); copy the dataset into "
+                                 "the mirror or fix data_mirror (the base URL that holds a folder per dataset, e.g. "
+                                 "toy/)")
     assert not (tmp_path / "toy").exists() and leftovers(tmp_path) == []
+
+
+def test_http_mirror_listing_a_file_it_lacks_names_that_file(served: tuple[str, Path], tmp_path: Path) -> None:
+    base, www = served
+    (www / "mirror" / "toy").mkdir(parents=True)
+    (www / "mirror" / "toy" / "index.html").write_text('<a href="gone.txt">gone.txt</a>')
+    with pytest.raises(DownloadError, match=f"could not download {base}/mirror/toy/gone.txt: HTTP 404"):
+        fetch_dataset(toy_spec("http://127.0.0.1:9/x.tar.gz"), tmp_path / "toy", mirror=f"{base}/mirror")
 
 
 def test_listing_links_skip_parent_absolute_and_query_links() -> None:

@@ -62,3 +62,5 @@ def test_a_full_disk_only_a_library_saw_is_named_on_the_console():
                                       "is full). Free space and rerun: finished outputs and the last saved training "
                                       "state are kept")
     assert console_message(ValueError("bad lr")) == "ValueError: bad lr"
+    assert console_message(KeyboardInterrupt()) == ("stopped by Ctrl-C (SIGINT); finished outputs and the last saved "
+                                                    "training state are kept: rerun to go on")

@@ -1,4 +1,4 @@
-"""Resumable training: a run stopped mid-round (SIGTERM) or between rounds (a killed job) and resumed from its
+"""Resumable training: a run stopped mid-round (SIGTERM, Ctrl-C) or between rounds (a killed job) and resumed from its
 checkpoint ends exactly as the uninterrupted run, on the CPU; a checkpoint of other settings is ignored."""
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from mlflow.entities import ViewType
 from scipy import sparse
 from test_training import fit_sum, order_task, validation
 
-from seqsuite.checkpoint import Checkpoint, StoppedBySignal, TrainingInterrupted, fingerprint, input_stamp
+from seqsuite.checkpoint import (
+    Checkpoint,
+    StoppedBySignal,
+    TrainingInterrupted,
+    fingerprint,
+    input_stamp,
+    stop_on_signals,
+)
 from seqsuite.features.store import FeatureSet, SplitFeatures, save_features
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Patience
@@ -35,6 +42,9 @@ CPU = torch.device("cpu")
 
 class StopAfter:
     """A stop request that SIGTERM would set, set here after a number of updates."""
+
+    signum = signal.SIGTERM
+    signal_name = "SIGTERM"
 
     def __init__(self, updates: int) -> None:
         self.left, self.training = updates, False
@@ -71,6 +81,49 @@ def test_stopped_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
     assert path.exists() and not list(tmp_path.glob(".*partial*"))
     resumed = train_lstm(Checkpoint(path, "run"))
     same(resumed, uninterrupted)
+
+
+def test_ctrl_c_while_training_stops_after_the_update_under_way_and_saves_its_state(tmp_path):
+    uninterrupted = train_lstm()
+    path = tmp_path / "resume.pt"
+
+    def ctrl_c_after_epoch_1(record):
+        if record["epoch"] == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as a job in a terminal has it
+    try:
+        with stop_on_signals() as request, pytest.raises(TrainingInterrupted) as stopped:
+            train_lstm(Checkpoint(path, "run", request), on_record=ctrl_c_after_epoch_1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert re.fullmatch(r"stopped by SIGINT after update \d+ \(epoch 2\); its state is saved in .*resume.pt: rerun "
+                        r"to resume from there", str(stopped.value))
+    assert stopped.value.exit_status == 128 + signal.SIGINT
+    assert torch.load(path, weights_only=False)["progress"]["batches_done"] == 1  # epoch 2's first update
+    same(train_lstm(Checkpoint(path, "run")), uninterrupted)
+
+
+def test_ctrl_c_outside_training_or_a_second_one_stops_at_once_and_an_ignored_one_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with stop_on_signals() as request:
+            with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
+                signal.raise_signal(signal.SIGINT)  # not training: nothing to save first
+            request.training = True
+            signal.raise_signal(signal.SIGINT)
+            assert request.signal_name == "SIGINT"
+            with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
+                signal.raise_signal(signal.SIGINT)  # a user who does not want to wait for the update
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # `nohup` or `cmd &` in a script
+        with stop_on_signals() as request:
+            request.training = True
+            signal.raise_signal(signal.SIGINT)
+            assert not request.requested
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_killed_between_epochs_resumes_from_the_last_one_saved(tmp_path):
@@ -152,12 +205,15 @@ train_lab_runs("lstm", [run], 1, {"tracking_uri": sys.argv[2], "artifact_root": 
 
 def lab_job(folder, tracking_store, max_updates: int) -> subprocess.Popen:
     folder.mkdir(exist_ok=True)
+    # SIGINT as a job in a terminal has it, even where the tests run in the background (which ignores it)
     return subprocess.Popen([sys.executable, "-c", LAB_JOB, str(folder), *tracking_store, str(max_updates)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.slow
-def test_sigterm_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_path, tracking_store):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_path, tracking_store, signum):
     generate_data("adding", 30, 0, {"train": 600, "val": 100, "test": 100}, tmp_path / "data.npz")
     assert lab_job(tmp_path / "whole", tracking_store, 400).wait(timeout=300) == 0
     whole = json.loads((tmp_path / "whole" / "metrics.out").read_text())
@@ -167,9 +223,9 @@ def test_sigterm_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_p
     deadline = time.monotonic() + 120
     while not resume_file.exists() and time.monotonic() < deadline:  # the first round's state is saved
         time.sleep(0.05)
-    job.send_signal(signal.SIGTERM)
+    job.send_signal(signum)
     _, stderr = job.communicate(timeout=120)
-    assert job.returncode != 0 and "TrainingInterrupted: stopped by SIGTERM after update" in stderr
+    assert job.returncode != 0 and f"TrainingInterrupted: stopped by {signum.name} after update" in stderr
     saved = torch.load(resume_file, weights_only=False)
     assert 0 < saved["progress"]["updates"] < 400
     client = mlflow.MlflowClient(tracking_store[0])

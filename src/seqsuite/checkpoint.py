@@ -1,5 +1,5 @@
 """Resumable training: the training loop's whole state in one file beside a run's outputs, written atomically
-after every round, and the request (from SIGTERM) that stops the loop between two updates to save it."""
+after every round, and the request (from SIGTERM or Ctrl-C) that stops the loop between two updates to save it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ log = logging.getLogger("seqsuite")
 class TrainingInterrupted(Exception):
     """Training stopped at a signal's request after saving its state; rerunning the job resumes it."""
 
-    exit_status = 128 + signal.SIGTERM  # the job's, as for any job a signal stopped
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_status = 128 + signum  # the job's, as for any job a signal stopped
 
 
 class StoppedBySignal(SystemExit):
@@ -42,28 +44,40 @@ class StoppedBySignal(SystemExit):
 
 
 class StopRequest:
-    """Set by SIGTERM while the loop trains (checked after every update); outside the loop SIGTERM exits at once."""
+    """Set by SIGTERM or Ctrl-C (SIGINT) while the loop trains (checked after every update); outside the loop, or at
+    a second Ctrl-C, the signal stops the job at once."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.signum: int | None = None
         self.training = False
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else "no signal"
 
     def handle(self, signum: int, frame: Any) -> None:
         """The signal handler."""
-        if not self.training:
+        if not self.training or (self.requested and signum == signal.SIGINT):
             raise StoppedBySignal(signum)
-        self.requested = True
+        self.signum = signum
 
 
 @contextlib.contextmanager
-def stop_on_sigterm() -> Iterator[StopRequest]:
-    """A StopRequest that SIGTERM (a time limit, preemption, Snakemake stopping a job) sets while the block runs."""
+def stop_on_signals() -> Iterator[StopRequest]:
+    """A StopRequest that SIGTERM (a time limit, preemption, Snakemake stopping a job) or Ctrl-C sets while the
+    block runs. SIGINT stays ignored where the job was started so (`nohup`, `cmd &` in a script)."""
     request = StopRequest()
-    previous = signal.signal(signal.SIGTERM, request.handle)
+    signums = [signal.SIGTERM] + ([signal.SIGINT] if signal.getsignal(signal.SIGINT) != signal.SIG_IGN else [])
+    previous = {signum: signal.signal(signum, request.handle) for signum in signums}
     try:
         yield request
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def input_stamp(paths: Iterable[str | Path], commit: str | None) -> str:

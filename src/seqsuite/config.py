@@ -46,7 +46,16 @@ def config_problems(config: dict[str, Any], schema: dict[str, Any]) -> list[str]
         where = ".".join(map(str, error.absolute_path)) or "config"
         problem = f"{where}: {error.message}"
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
-            problem += f"; allowed keys: {', '.join(_resolve(error.schema, schema).get('properties', {}))}"
+            allowed = _resolve(error.schema, schema).get("properties", {})
+            unexpected = [key for key in error.instance if key not in allowed]
+            if not unexpected:  # a part of allOf failed (its own line says how), so its keys count as unevaluated
+                continue
+            problem = f"{where}: unknown key{'s' * (len(unexpected) > 1)} {', '.join(map(repr, unexpected))}; " \
+                      f"allowed keys: {', '.join(allowed)}"
+        elif error.validator == "type" and error.validator_value == "array":
+            problem += f"; give a list, e.g. [{error.instance}]"
+            if len(error.absolute_path) == 1:
+                problem += f" (on the command line: --config {where}='[{error.instance}]')"
         problems.append(problem)
     return problems
 

@@ -144,7 +144,7 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy, for
     classes) and the validation metrics that validate returns, passed to on_record.
 
-    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM),
+    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM, Ctrl-C),
     after the update under way, which then raises TrainingInterrupted; a saved state is resumed from.
     """
     if train.device.type != device.type:
@@ -201,9 +201,9 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
                 progress.train_seconds = time.perf_counter() - started
                 save(checkpoint, progress, model, optimizer, policy)
                 raise TrainingInterrupted(
-                    f"stopped by SIGTERM after update {progress.updates} ({policy.step_key} {position}); its state "
-                    f"is saved in {checkpoint.path}: rerun to resume from there"
-                )
+                    f"stopped by {checkpoint.stop.signal_name} after update {progress.updates} ({policy.step_key} "
+                    f"{position}); its state is saved in {checkpoint.path}: rerun to resume from there",
+                    checkpoint.stop.signum)
         sums.read_into(progress, policy.step_key, position)
         record = {policy.step_key: position, "train_loss": progress.loss_sum / progress.seen}
         if not objective.regression:

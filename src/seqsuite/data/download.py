@@ -255,28 +255,49 @@ def _fill(spec: DatasetSpec, mirror: str | None, dest: Path, staging: Path, work
     folder = spec.mirror_dir or spec.name
     if mirror.lower().startswith(("http://", "https://")):
         url = f"{mirror.rstrip('/')}/{urllib.parse.quote(folder)}/"
-        if _crawl(url, staging) == 0:
+        try:
+            found = _crawl(url, staging)
+        except DownloadError as error:
+            if not _not_found(error, url):
+                raise
+            raise DownloadError(f"dataset {spec.name!r}: mirror {url} was not found (HTTP 404); copy the dataset into "
+                                f"the mirror or fix data_mirror (the base URL that holds a folder per dataset, e.g. "
+                                f"{folder}/)") from error
+        if found == 0:
             raise DownloadError(f"dataset {spec.name!r}: mirror {url} lists no files; fix data_mirror")
         return url
     fix = "copy the dataset into the mirror or fix data_mirror"
     return _copy_folder(spec.name, Path(mirror).expanduser() / folder, dest, staging, fix)
 
 
-def _manifest_fix(spec: DatasetSpec) -> str:
-    """What to do about a manifest mismatch, by where the files came from."""
+def _not_found(error: DownloadError, url: str) -> bool:
+    """Whether error is url's own HTTP 404 (not that of a file its listing names)."""
+    cause = error.__cause__
+    return isinstance(cause, urllib.error.HTTPError) and cause.code == 404 and cause.filename == url
+
+
+def _manifest_fix(spec: DatasetSpec, source: str) -> str:
+    """What to do about a manifest mismatch, by where the files came from: downloading the same copy again only
+    helps when the download itself went wrong."""
     if spec.path is not None:
         return f"the files under {spec.path} changed; restore them, or update (or drop) this dataset's manifest_sha256"
-    return ("the download is corrupt or the mirror holds a different version; rerun to download again, "
-            "or point data_mirror at a copy of the registry's version")
+    if source == str(spec.url):
+        return ("the download is corrupt or the file changed upstream; rerun to download again, or point data_mirror "
+                "at a copy of the registry's version")
+    return (f"the mirror's copy is not the registry's version (a file changed, is missing or was added); copy the "
+            f"dataset into {source} again (its PROVENANCE.md says from where), or fix data_mirror")
 
 
 def _verify_manifest(spec: DatasetSpec, staging: Path, source: str) -> str:
-    """The manifest sha256 of staging; raises DownloadError if it differs from spec.manifest_sha256."""
+    """The manifest sha256 of staging; raises DownloadError if it differs from spec.manifest_sha256, naming the
+    files' count and size (which a dataset's PROVENANCE.md gives) and what to do."""
     actual = manifest_sha256(staging)
     if spec.manifest_sha256 and actual != spec.manifest_sha256.lower():
+        files = [path for path in staging.rglob("*") if path.is_file()]
         raise DownloadError(
-            f"dataset {spec.name!r} from {source}: manifest sha256 is {actual}, expected "
-            f"{spec.manifest_sha256}; {_manifest_fix(spec)}"
+            f"dataset {spec.name!r} from {source}: manifest sha256 is {actual}, expected {spec.manifest_sha256} "
+            f"({len(files):,} files, {sum(path.stat().st_size for path in files):,} bytes); "
+            f"{_manifest_fix(spec, source)}"
         )
     return actual
 

@@ -40,6 +40,8 @@ def logged_step(log_path: str) -> Iterator[None]:
 
 def console_message(error: BaseException) -> str:
     """An error as the console shows it; a full disk that only a library saw (SQLite, MLflow) is named as such."""
+    if isinstance(error, KeyboardInterrupt):  # its message is empty
+        return f"stopped by Ctrl-C (SIGINT); {KEPT}: rerun to go on"
     message = f"{type(error).__name__}: {error}"
     if not isinstance(error, DiskFullError) and (is_disk_full(error) or "database or disk is full" in str(error)):
         return f"the disk is full ({message.splitlines()[0]}). Free space and rerun: {KEPT}"

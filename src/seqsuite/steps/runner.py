@@ -19,7 +19,7 @@ from torch import nn
 
 from seqsuite import tracking
 from seqsuite.batches import Batches
-from seqsuite.checkpoint import Checkpoint, fingerprint, input_stamp, save_torch, stop_on_sigterm
+from seqsuite.checkpoint import Checkpoint, fingerprint, input_stamp, save_torch, stop_on_signals
 from seqsuite.files import atomic_path
 from seqsuite.policies import Policy
 from seqsuite.steps.clock import JobClock
@@ -146,9 +146,9 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     tables. Returns the run's resume.pt, which then holds a copy of the outputs (and `inputs`, execute_runs's
     stamp) until the caller removes it.
 
-    The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM; a job
-    that finds one from the same settings resumes it and continues its MLflow run, or restores the outputs of a
-    run that had finished.
+    The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM or
+    Ctrl-C; a job that finds one from the same settings resumes it and continues its MLflow run, or restores the
+    outputs of a run that had finished.
     """
     checkpoint = resume_checkpoint(plan, outputs)
     if checkpoint.restore_outputs(outputs, inputs):
@@ -169,7 +169,7 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
             checkpoint.extra["run_id"] = logger.run_id
             if run_id is None:  # a resumed run has its inputs logged already
                 plan.prepare(logger)
-        with clock.phase("training"), stop_on_sigterm() as checkpoint.stop:
+        with clock.phase("training"), stop_on_signals() as checkpoint.stop:
             fitted = train_plan(plan, round_reporter(plan, logger, clock), checkpoint)
         with clock.phase("evaluation_and_plots"):
             conclusion = plan.conclude(fitted)
