@@ -329,6 +329,7 @@ def test_a_job_killed_in_its_second_run_restores_the_first_and_resumes_the_secon
         os.kill(int(pid), signal.SIGKILL)
     output, _ = first.communicate(timeout=300)
     assert jobs.stdout.split() and first.returncode != 0, output[-3000:]
+    assert "seqsuite: finished outputs and the last saved training state are kept" in output  # onerror
     # Snakemake deleted the job's outputs, the first run's too; its copy and the second's state are kept
     assert not any((killed / run / "metrics.json").exists() for run in runs)
     assert all((killed / run / "resume.pt").exists() for run in runs)

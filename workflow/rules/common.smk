@@ -21,6 +21,7 @@ from seqsuite.cluster import job_resources
 from seqsuite.config import config_problems, typed_by_schema
 from seqsuite.data.registry import load_registry, select, user_files, user_folder
 from seqsuite.features import FEATURE_FILES
+from seqsuite.files import KEPT
 from seqsuite.longdep import check_lab, lab_runs
 from seqsuite.longdep.tasks import TASKS
 from seqsuite.models import CHOICES, LSTM_MODELS
@@ -55,6 +56,15 @@ onstart:
         warning = cluster_store_warning(config["mlflow"]["tracking_uri"], config["mlflow"]["single_node"])
         if warning:
             logger.warning(f"WARNING: {warning}")
+
+
+onerror:
+    # Snakemake's own lines about a failed job ("Removing output files of failed job ...", "might be corrupted")
+    # read as if work were lost; say what is kept and how to go on.
+    logger.error(
+        f"seqsuite: {KEPT} (every finished job, and each finished run of a training job that stopped); "
+        "fix what the error above names, if anything, and rerun the same command to go on"
+    )
 
 
 REGISTRY = load_registry(registry_path(), config["custom_datasets"])
