@@ -323,8 +323,18 @@ def test_http_mirror_listing_a_file_it_lacks_names_that_file(served: tuple[str, 
     base, www = served
     (www / "mirror" / "toy").mkdir(parents=True)
     (www / "mirror" / "toy" / "index.html").write_text('<a href="gone.txt">gone.txt</a>')
-    with pytest.raises(DownloadError, match=f"could not download {base}/mirror/toy/gone.txt: HTTP 404"):
+    with pytest.raises(DownloadError) as caught:
         fetch_dataset(toy_spec("http://127.0.0.1:9/x.tar.gz"), tmp_path / "toy", mirror=f"{base}/mirror")
+    assert str(caught.value) == (f"could not download {base}/mirror/toy/gone.txt: HTTP 404 File not found. Check "
+                                 f"that the mirror {base}/mirror is up and holds toy/, or fix data_mirror")
+
+
+def test_http_mirror_that_is_down_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError) as caught:  # port 9 (discard): nothing listens there
+        fetch_dataset(toy_spec("http://127.0.0.1:9/x.tar.gz"), tmp_path / "toy", mirror="http://127.0.0.1:9/mirror")
+    message = str(caught.value)
+    assert message.startswith("could not download http://127.0.0.1:9/mirror/toy/: ") and "refused" in message
+    assert message.endswith("Check that the mirror http://127.0.0.1:9/mirror is up and holds toy/, or fix data_mirror")
 
 
 def test_listing_links_skip_parent_absolute_and_query_links() -> None:

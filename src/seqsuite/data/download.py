@@ -76,12 +76,12 @@ def manifest_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _network_error(url: str, error: BaseException) -> DownloadError:
-    """A DownloadError naming the URL, the reason and how to work offline."""
+def _network_error(url: str, error: BaseException, hint: str) -> DownloadError:
+    """A DownloadError naming the URL, the reason and what to do (hint)."""
     reason = getattr(error, "reason", None) or str(error) or type(error).__name__
     if isinstance(error, urllib.error.HTTPError):
         reason = f"HTTP {error.code} {error.reason}"
-    return DownloadError(f"could not download {url}: {reason}. {OFFLINE_HINT}")
+    return DownloadError(f"could not download {url}: {reason}. {hint}")
 
 
 def progress_line(url: str, done: int, total: int | None, seconds: float) -> str:
@@ -90,7 +90,7 @@ def progress_line(url: str, done: int, total: int | None, seconds: float) -> str
     return f"downloading {url}: {done / 2**20:,.1f}{share}, {done / 2**20 / max(seconds, 1e-9):.1f} MiB/s"
 
 
-def _stream(url: str, out: BinaryIO) -> None:
+def _stream(url: str, out: BinaryIO, hint: str) -> None:
     """Stream url into out, logging its progress now and then; a network failure or short read: DownloadError."""
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
@@ -105,15 +105,15 @@ def _stream(url: str, out: BinaryIO) -> None:
             if out.tell() >= CHUNK_BYTES:  # not for each small file of a crawled mirror
                 log.info(progress_line(url, out.tell(), total, time.monotonic() - started))
     except NETWORK_ERRORS as error:
-        raise _network_error(url, error) from error
+        raise _network_error(url, error, hint) from error
     if expected is not None and expected.isdigit() and out.tell() != int(expected):
-        raise _network_error(url, EOFError(f"got {out.tell()} of {expected} bytes"))
+        raise _network_error(url, EOFError(f"got {out.tell()} of {expected} bytes"), hint)
 
 
-def _download(url: str, target: Path) -> None:
+def _download(url: str, target: Path, hint: str) -> None:
     """Stream url into the file target."""
     with open(target, "wb") as out:
-        _stream(url, out)
+        _stream(url, out, hint)
 
 
 def _copy_folder(name: str, source: Path, dest: Path, staging: Path, fix: str) -> str:
@@ -141,20 +141,21 @@ def listing_links(html: str) -> list[str]:
     return sorted(links)
 
 
-def _crawl(url: str, target: Path, depth: int = 0) -> int:
-    """Download every file listed under the directory URL into target, recursively; returns the file count."""
+def _crawl(url: str, target: Path, hint: str, depth: int = 0) -> int:
+    """Download every file listed under the directory URL into target, recursively; returns the file count. A
+    network error names the URL and hint."""
     if depth > MAX_MIRROR_DEPTH:
         raise DownloadError(f"mirror listing {url} nests over {MAX_MIRROR_DEPTH} folders deep; is it a loop?")
     target.mkdir(parents=True, exist_ok=True)
     count = 0
     page = io.BytesIO()
-    _stream(url, page)
+    _stream(url, page, hint)
     for href in listing_links(page.getvalue().decode("utf-8", errors="replace")):
         name = urllib.parse.unquote(href.removesuffix("/"))
         if href.endswith("/"):
-            count += _crawl(urllib.parse.urljoin(url, href), target / name, depth + 1)
+            count += _crawl(urllib.parse.urljoin(url, href), target / name, hint, depth + 1)
         else:
-            _download(urllib.parse.urljoin(url, href), target / name)
+            _download(urllib.parse.urljoin(url, href), target / name, hint)
             count += 1
     return count
 
@@ -239,7 +240,7 @@ def _fetch_archive(spec: DatasetSpec, staging: Path, work: Path) -> str:
     url = str(spec.url)
     archive = work / "archive"
     _archive_kind(url)  # an unknown type fails before the download
-    _download(url, archive)
+    _download(url, archive, OFFLINE_HINT)
     _verify_archive(spec, archive, url)
     _extract(archive, work / "extracted", url)
     _keep_paths(spec, work / "extracted", staging)
@@ -255,8 +256,9 @@ def _fill(spec: DatasetSpec, mirror: str | None, dest: Path, staging: Path, work
     folder = spec.mirror_dir or spec.name
     if mirror.lower().startswith(("http://", "https://")):
         url = f"{mirror.rstrip('/')}/{urllib.parse.quote(folder)}/"
+        hint = f"Check that the mirror {mirror} is up and holds {folder}/, or fix data_mirror"  # not how to set one
         try:
-            found = _crawl(url, staging)
+            found = _crawl(url, staging, hint)
         except DownloadError as error:
             if not _not_found(error, url):
                 raise
