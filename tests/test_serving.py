@@ -78,6 +78,8 @@ def test_a_text_model_labels_raw_sentences_as_training_saw_them(tmp_path, model_
                                loaded.predict(["superb film"])["probability"])
     with pytest.raises(Exception, match="not a string"):
         loaded.predict(pd.DataFrame({"text": ["fine", None]}))
+    with pytest.raises(Exception, match=r"got the columns \['path'\], a speech model's input"):
+        loaded.predict(pd.DataFrame({"path": ["/data/7_jackson_0.wav"]}))  # sent to the wrong server
 
 
 def test_a_text_mlp_predicts_the_same_from_padded_rows(tmp_path, monkeypatch):

@@ -30,6 +30,7 @@ ARTIFACTS = {"settings": "settings.json", "weights": "weights.pt"}
 # what the logged model's code imports, at the versions it was trained with
 REQUIREMENTS = ("torch", "torchaudio", "numpy", "pandas", "scipy", "scikit-learn", "soundfile")
 SPEECH_INPUT = "a speech model takes a DataFrame with a 'path' column (WAV files) or 'samples' and 'sample_rate'"
+SPEECH_COLUMNS = ("path", "samples", "sample_rate")
 
 
 class TextInputs:
@@ -44,6 +45,9 @@ class TextInputs:
     def features(self, model_input: Any) -> tuple[list[np.ndarray], Any]:
         """Sequences and tabular rows of a list of strings (or a one-column DataFrame of them)."""
         if isinstance(model_input, pd.DataFrame):
+            if "text" not in model_input and set(SPEECH_COLUMNS) & set(model_input):  # would be read as texts
+                raise ValueError(f"a text model takes strings (a list, or a DataFrame with a 'text' column); got the "
+                                 f"columns {list(model_input)}, a speech model's input: is this the right model?")
             model_input = model_input["text"] if "text" in model_input else model_input.iloc[:, 0]
         texts = [model_input] if isinstance(model_input, str) else list(model_input)
         for row, value in enumerate(texts):
