@@ -108,6 +108,14 @@ def test_a_bad_value_among_a_models_settings_is_its_only_problem_not_every_key_b
     assert len(problems) == 3, problems
 
 
+def test_unknown_keys_leave_out_those_a_pattern_allows_and_the_list_hint_gives_a_command_line_for_a_word_only():
+    schema = {"type": "object", "properties": {"a": {}, "b": {"type": "array"}}, "patternProperties": {"^x_": {}},
+              "additionalProperties": False}
+    assert config_problems({"a": 1, "x_1": 2, "zz": 3}, schema) == ["config: unknown key 'zz'; allowed keys: a, b"]
+    assert config_problems({"b": {"c": 1}}, schema) == ["b: {'c': 1} is not of type 'array'; give a list, e.g. "
+                                                        "[{'c': 1}]"]
+
+
 def test_opt_in_datasets_and_own_text_folders_can_be_selected(tmp_path):
     (tmp_path / "notes").mkdir()  # a custom dataset's folder must exist before any job
     own = f"custom_datasets={{notes: {{kind: text, format: text_folders, path: {tmp_path / 'notes'}, " \

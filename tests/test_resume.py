@@ -104,6 +104,23 @@ def test_ctrl_c_while_training_stops_after_the_update_under_way_and_saves_its_st
     same(train_lstm(Checkpoint(path, "run")), uninterrupted)
 
 
+def test_a_signal_during_the_last_rounds_validation_stops_the_job_and_the_rerun_finishes_from_there(tmp_path):
+    uninterrupted = train_lstm()
+    last = len(uninterrupted[1].history)
+    path = tmp_path / "resume.pt"
+
+    def sigterm_in_the_last_round(record):
+        if record["epoch"] == last:  # after its updates: no update would see the request
+            signal.raise_signal(signal.SIGTERM)
+
+    with stop_on_signals() as request, pytest.raises(TrainingInterrupted, match=f"stopped by SIGTERM after its "
+                                                     rf"last round \(epoch {last}, update \d+\)"):
+        train_lstm(Checkpoint(path, "run", request), on_record=sigterm_in_the_last_round)
+    resumed_records = []
+    same(train_lstm(Checkpoint(path, "run"), on_record=resumed_records.append), uninterrupted)
+    assert resumed_records == []  # nothing left to train
+
+
 def test_ctrl_c_outside_training_or_a_second_one_stops_at_once_and_an_ignored_one_stays_ignored():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

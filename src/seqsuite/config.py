@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -46,15 +47,17 @@ def config_problems(config: dict[str, Any], schema: dict[str, Any]) -> list[str]
         where = ".".join(map(str, error.absolute_path)) or "config"
         problem = f"{where}: {error.message}"
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
-            allowed = _resolve(error.schema, schema).get("properties", {})
-            unexpected = [key for key in error.instance if key not in allowed]
+            resolved = _resolve(error.schema, schema)
+            allowed, patterns = resolved.get("properties", {}), resolved.get("patternProperties", {})
+            unexpected = [key for key in error.instance
+                          if key not in allowed and not any(re.search(pattern, key) for pattern in patterns)]
             if not unexpected:  # a part of allOf failed (its own line says how), so its keys count as unevaluated
                 continue
             problem = f"{where}: unknown key{'s' * (len(unexpected) > 1)} {', '.join(map(repr, unexpected))}; " \
                       f"allowed keys: {', '.join(allowed)}"
         elif error.validator == "type" and error.validator_value == "array":
             problem += f"; give a list, e.g. [{error.instance}]"
-            if len(error.absolute_path) == 1:
+            if len(error.absolute_path) == 1 and isinstance(error.instance, str | int | float):
                 problem += f" (on the command line: --config {where}='[{error.instance}]')"
         problems.append(problem)
     return problems

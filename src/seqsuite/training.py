@@ -161,6 +161,11 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     finally:
         if checkpoint:
             checkpoint.stop.training = False
+    if checkpoint and checkpoint.stop.requested:  # asked during the last round's validation, logging or save
+        raise TrainingInterrupted(
+            f"stopped by {checkpoint.stop.signal_name} after its last round ({policy.step_key} "
+            f"{policy.positions()[progress.round]}, update {progress.updates}); its state is saved in "
+            f"{checkpoint.path}: rerun to finish from there", checkpoint.stop.signum)
     policy.finish(model, policy.positions()[progress.round])
     return FitResult(progress.history, progress.updates, progress.stopped_early, policy.kept_round,
                      progress.train_seconds)
