@@ -144,8 +144,9 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy, for
     classes) and the validation metrics that validate returns, passed to on_record.
 
-    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM, Ctrl-C),
-    after the update under way, which then raises TrainingInterrupted; a saved state is resumed from.
+    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM,
+    Ctrl-C), after the update under way, which then raises TrainingInterrupted (as does a request that came after
+    the last update); a saved state is resumed from.
     """
     if train.device.type != device.type:
         raise ValueError(f"the training data are on {train.device} but the model is to train on {device}: make "
@@ -162,10 +163,8 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
         if checkpoint:
             checkpoint.stop.training = False
     if checkpoint and checkpoint.stop.requested:  # asked during the last round's validation, logging or save
-        raise TrainingInterrupted(
-            f"stopped by {checkpoint.stop.signal_name} after its last round ({policy.step_key} "
-            f"{policy.positions()[progress.round]}, update {progress.updates}); its state is saved in "
-            f"{checkpoint.path}: rerun to finish from there", checkpoint.stop.signum)
+        raise interrupted(checkpoint, f"its last round ({policy.step_key} {policy.positions()[progress.round]}, "
+                                      f"update {progress.updates})", "finish")
     policy.finish(model, policy.positions()[progress.round])
     return FitResult(progress.history, progress.updates, progress.stopped_early, policy.kept_round,
                      progress.train_seconds)
@@ -205,10 +204,7 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
                 sums.read_into(progress, policy.step_key, position)
                 progress.train_seconds = time.perf_counter() - started
                 save(checkpoint, progress, model, optimizer, policy)
-                raise TrainingInterrupted(
-                    f"stopped by {checkpoint.stop.signal_name} after update {progress.updates} ({policy.step_key} "
-                    f"{position}); its state is saved in {checkpoint.path}: rerun to resume from there",
-                    checkpoint.stop.signum)
+                raise interrupted(checkpoint, f"update {progress.updates} ({policy.step_key} {position})", "resume")
         sums.read_into(progress, policy.step_key, position)
         record = {policy.step_key: position, "train_loss": progress.loss_sum / progress.seen}
         if not objective.regression:
@@ -224,6 +220,13 @@ def train_rounds(model: nn.Module, train: Batches, validate: Callable[[nn.Module
         progress.train_seconds = time.perf_counter() - started
         if checkpoint:
             save(checkpoint, progress, model, optimizer, policy)
+
+
+def interrupted(checkpoint: Checkpoint, after: str, rerun_to: str) -> TrainingInterrupted:
+    """The stop that the checkpoint's signal asked for, once its state is saved: the signal, where the loop stood
+    and what a rerun does."""
+    return TrainingInterrupted(f"stopped by {checkpoint.stop.signal_name} after {after}; its state is saved in "
+                               f"{checkpoint.path}: rerun to {rerun_to} from there", checkpoint.stop.signum)
 
 
 @dataclass
