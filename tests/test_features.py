@@ -57,6 +57,30 @@ def test_read_wav_names_an_unreadable_file(tmp_path):
         read_wav(empty)
 
 
+
+def test_read_wav_names_a_file_cut_short(tmp_path):
+    whole = tmp_path / "whole.wav"
+    # a float WAV has fact and PEAK chunks before its data: the check walks past them
+    soundfile.write(whole, np.linspace(-0.5, 0.5, 4000, dtype=np.float32), 8000, subtype="FLOAT")
+    assert read_wav(whole)[0].shape == (4000,)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:1000])
+    assert soundfile.read(cut)[0].size > 0  # libsndfile alone reads what is there without a word
+    held = 1000 - (len(whole.read_bytes()) - 16000)
+    with pytest.raises(AudioError, match=f"audio file {cut} is cut short: its header declares 16,000 bytes of audio "
+                                         f"and it holds {held:,} .*Replace or remove the file and rerun"):
+        read_wav(cut)
+
+
+def test_read_wav_accepts_a_data_size_left_open(tmp_path):
+    path = tmp_path / "streamed.wav"
+    soundfile.write(path, np.linspace(-0.5, 0.5, 800, dtype=np.float32), 8000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    size_at = data.index(b"data") + 4
+    data[size_at:size_at + 4] = b"\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    assert read_wav(path)[0].shape == (800,)
+
 def test_stereo_is_mixed_down_to_mono(tmp_path):
     path = tmp_path / "stereo.wav"
     soundfile.write(path, np.stack([np.ones(100), -np.ones(100)], axis=1).astype(np.float32) * 0.5, 8000)

@@ -121,6 +121,10 @@ def test_a_speech_model_names_bad_input_and_the_fix(tmp_path):
                                      "sample_rate": [8000]}))
     with pytest.raises(AudioError, match=r"input row 0 has samples up to 2000, outside \[-1, 1\]"):
         loaded.predict(pd.DataFrame({"samples": [np.full(4000, 2000.0)], "sample_rate": [8000]}))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(next(root.rglob("*.wav")).read_bytes()[:200])
+    with pytest.raises(AudioError, match=f"audio file {cut} is cut short"):
+        loaded.predict(pd.DataFrame({"path": [str(cut)]}))
     with pytest.raises(ValueError, match="takes a DataFrame with a 'path' column"):
         loaded.predict(["a.wav"])  # the signature turns a list into a DataFrame without the columns
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,9 +50,44 @@ def checked_samples(samples: np.ndarray, source: str, fix: str = _FIX) -> np.nda
     return samples.mean(axis=1) if samples.ndim == 2 else samples
 
 
+_RIFF_HEADER = struct.Struct("<4sI4s")
+_CHUNK_HEADER = struct.Struct("<4sI")
+_HEADER_BYTES = 1 << 16
+_OPEN_SIZES = (0, 0xFFFFFFFF)  # what streaming writers put in a size they cannot know yet
+
+
+def wav_data_bytes(head: bytes, file_size: int) -> tuple[int, int] | None:
+    """For a RIFF WAVE file's first bytes and its size in bytes: the bytes of audio its data chunk declares and the
+    bytes that follow that chunk's header in the file. None when the bytes are not RIFF WAVE, hold no data chunk's
+    header, or the chunk's size is left open."""
+    if len(head) < _RIFF_HEADER.size:
+        return None
+    riff, _, wave = _RIFF_HEADER.unpack_from(head)
+    if (riff, wave) != (b"RIFF", b"WAVE"):
+        return None
+    offset = _RIFF_HEADER.size
+    while offset + _CHUNK_HEADER.size <= len(head):
+        chunk_id, size = _CHUNK_HEADER.unpack_from(head, offset)
+        offset += _CHUNK_HEADER.size
+        if chunk_id == b"data":
+            return None if size in _OPEN_SIZES else (size, file_size - offset)
+        offset += size + size % 2  # a chunk is padded to an even size
+    return None
+
+
+def _check_complete(path: Path) -> None:
+    """A WAV file cut short (an interrupted copy or download) raises AudioError: libsndfile reads what is there."""
+    with path.open("rb") as file:
+        sizes = wav_data_bytes(file.read(_HEADER_BYTES), path.stat().st_size)
+    if sizes is not None and sizes[0] > sizes[1]:
+        raise AudioError(f"audio file {path} is cut short: its header declares {sizes[0]:,} bytes of audio and it "
+                         f"holds {max(sizes[1], 0):,} (an interrupted copy or download?). {_FIX}")
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and the sample rate; an unreadable file raises AudioError naming it."""
+    """Mono float32 samples and the sample rate; an unreadable or cut-short file raises AudioError naming it."""
     try:
+        _check_complete(path)
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as error:
         raise AudioError(f"cannot read audio file {path}: {error}. {_FIX}") from error
