@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, SHARED_DATASETS, write_fsdd_like, write_mr_like, write_speech_folders, write_text_table
 
 from seqsuite.data.loaders import carve_validation, check_labels, check_splits, load_examples
-from seqsuite.data.registry import DatasetSpec, load_registry, select, spec_from_dict
+from seqsuite.data.registry import DatasetSpec, download_names, load_registry, select, spec_from_dict
 
 REGISTRY = load_registry(REPO / "config" / "datasets.yaml")
 
@@ -22,6 +22,20 @@ def test_registry_declares_every_dataset_with_its_source():
     assert REGISTRY["sst2"].split["files"]["test"] == "SST-2/dev.tsv"  # GLUE test has no labels
     assert {s.kind for s in REGISTRY.values()} == {"speech", "text"}
 
+
+
+def test_datasets_holding_the_same_files_share_one_download(tmp_path):
+    names = ["mr", "fsdd_speaker_theo", "fsdd", "fsdd_speaker_george"]
+    assert download_names(REGISTRY, names) == {"mr": "mr", "fsdd_speaker_theo": "fsdd", "fsdd": "fsdd",
+                                               "fsdd_speaker_george": "fsdd"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    folds = {name: {"kind": "text", "format": "text_table", "path": str(tmp_path / folder),
+                    "read": {"file": "t.csv", "text_column": "text", "label_column": "label"},
+                    "split": {"method": "fraction", "test_fraction": fraction}}
+             for name, folder, fraction in [("a1", "a", 0.1), ("a2", "a", 0.2), ("b1", "b", 0.1)]}
+    custom = load_registry(REPO / "config" / "datasets.yaml", folds)
+    assert download_names(custom, ["a2", "b1", "a1"]) == {"a2": "a1", "b1": "b1", "a1": "a1"}
 
 def test_unknown_dataset_names_it_and_lists_the_known_ones():
     known = "fsdd, fsdd_speaker_george, .*, imdb, mr, speech_commands, sst2"

@@ -19,7 +19,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 
 from seqsuite.cluster import job_resources
 from seqsuite.config import config_problems, typed_by_schema
-from seqsuite.data.registry import load_registry, select, user_files, user_folder
+from seqsuite.data.registry import DOWNLOAD_FIELDS, download_names, load_registry, select, user_files, user_folder
 from seqsuite.features import FEATURE_FILES
 from seqsuite.files import KEPT
 from seqsuite.longdep import check_lab, lab_runs
@@ -71,10 +71,12 @@ REGISTRY = load_registry(registry_path(), config["custom_datasets"])
 DATASETS = {spec.name: spec for spec in select(REGISTRY, config["datasets"])}
 for spec in DATASETS.values():  # a custom dataset's folder must exist before any job runs
     user_folder(spec)
+DOWNLOADS = download_names(REGISTRY, list(DATASETS))  # dataset -> the registry entry whose files it reads
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    download="|".join(set(DOWNLOADS.values())),
     seed=r"\d+",
     task="|".join(TASKS),
     model="|".join(CHOICES),
@@ -83,12 +85,12 @@ wildcard_constraints:
 
 
 # Every path a rule writes, one function each; wildcards stay in where no value is given.
-def dataset_folder(dataset="{dataset}"):
-    return f"resources/datasets/{dataset}"
+def dataset_folder(download="{download}"):
+    return f"resources/datasets/{download}"
 
 
-def provenance_path(dataset="{dataset}"):
-    return f"resources/datasets/{dataset}.json"
+def provenance_path(download="{download}"):
+    return f"resources/datasets/{download}.json"
 
 
 def feature_path(name, dataset="{dataset}"):
@@ -175,20 +177,24 @@ def get_final_output():
 
 # What each step reads of a registry entry: a step reruns only when its own part changes (a new
 # citation reruns the report, not the download; a new split reruns features, not the download).
-IDENTITY = ("name", "kind", "format", "url", "path")
-DOWNLOAD_FIELDS = (*IDENTITY, "archive_sha256", "archive_md5", "archive_root", "keep", "mirror_dir", "manifest_sha256")
-READING_FIELDS = (*IDENTITY, "read", "split")
+READING_FIELDS = ("name", "kind", "format", "url", "path", "read", "split")
+
+
+def downloaded(wildcards):
+    """A dataset's files and their provenance, from its download (which it may share: FSDD's speaker folds)."""
+    download = DOWNLOADS[wildcards.dataset]
+    return {"files": dataset_folder(download), "provenance": provenance_path(download)}
 
 
 def custom_dataset_files(wildcards):
     """A custom dataset's own files, its copy's input: a change to them reruns the copy and all that follows.
     Listed only for the jobs that need them, not at every parse (each cluster job parses this file again)."""
-    return user_files(DATASETS[wildcards.dataset])
+    return user_files(REGISTRY[wildcards.download])
 
 
-def registry_fields(names):
-    """An input function: the named fields of the dataset's registry entry, as plain data for params."""
-    return lambda wildcards: {k: v for k, v in asdict(DATASETS[wildcards.dataset]).items() if k in names}
+def registry_fields(names, wildcard="dataset"):
+    """An input function: the named fields of the registry entry the wildcard names, as plain data for params."""
+    return lambda wildcards: {k: v for k, v in asdict(REGISTRY[getattr(wildcards, wildcard)]).items() if k in names}
 
 
 def dataset_credits():

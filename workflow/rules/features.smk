@@ -1,7 +1,6 @@
 rule extract_features:
     input:
-        files=dataset_folder(),
-        provenance=provenance_path(),
+        unpack(downloaded),
     output:
         **{name: feature_path(name) for name in FEATURE_FILES},
     log:

@@ -147,3 +147,21 @@ def select(registry: dict[str, DatasetSpec], names: list[str]) -> list[DatasetSp
             "(add your own under 'custom_datasets' in config/config.yaml)"
         )
     return [registry[name] for name in names]
+
+
+# What a download reads of an entry (besides its name): entries alike in all of these hold the same files.
+DOWNLOAD_FIELDS = ("kind", "format", "url", "path", "archive_sha256", "archive_md5", "archive_root", "keep",
+                   "mirror_dir", "manifest_sha256")
+
+
+def download_names(registry: dict[str, DatasetSpec], names: list[str]) -> dict[str, str]:
+    """Each named dataset's download: the first registry entry with the same download fields, so that datasets
+    holding the same files split another way (FSDD's speaker folds) fetch and store them once."""
+    first: dict[tuple[Any, ...], str] = {}
+    for spec in registry.values():
+        first.setdefault(_download_key(spec), spec.name)
+    return {name: first[_download_key(registry[name])] for name in names}
+
+
+def _download_key(spec: DatasetSpec) -> tuple[Any, ...]:
+    return tuple(getattr(spec, name) for name in DOWNLOAD_FIELDS)
