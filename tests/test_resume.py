@@ -3,6 +3,8 @@ checkpoint ends exactly as the uninterrupted run, on the CPU; a checkpoint of ot
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import re
@@ -34,6 +36,7 @@ from seqsuite.features.store import FeatureSet, SplitFeatures, save_features
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 from seqsuite.policies import Patience
 from seqsuite.steps.lab_data import generate_data
+from seqsuite.steps.logs import logged_step
 from seqsuite.steps.tune import TrialRun, open_search, train_trials
 from seqsuite.training import Objective, OptimConfig, fit, seed_everything
 
@@ -143,6 +146,45 @@ def test_ctrl_c_outside_training_or_a_second_one_stops_at_once_and_an_ignored_on
         signal.signal(signal.SIGINT, previous)
 
 
+def test_a_closed_terminal_stops_a_job_as_ctrl_c_does_and_one_started_with_nohup_goes_on():
+    def unhandled(signum, frame):
+        pytest.fail("SIGHUP reached the handler the job started with (by default, it would have killed the job)")
+
+    previous = signal.signal(signal.SIGHUP, unhandled)
+    try:
+        with stop_on_signals() as request:
+            with pytest.raises(StoppedBySignal, match=r"stopped by SIGHUP \(its terminal closed\); what it had "
+                                                      "finished is kept: rerun to go on"):
+                signal.raise_signal(signal.SIGHUP)  # not training: nothing to save first
+            request.training = True
+            signal.raise_signal(signal.SIGHUP)
+            assert request.signal_name == "SIGHUP"
+        assert signal.getsignal(signal.SIGHUP) is unhandled
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # `nohup snakemake ...`
+        with stop_on_signals() as request:
+            request.training = True
+            signal.raise_signal(signal.SIGHUP)
+            assert not request.requested
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+class ClosedTerminal(io.TextIOBase):
+    def write(self, text):
+        raise OSError(errno.EIO, "Input/output error")
+
+
+def test_a_job_whose_terminal_closed_writes_its_error_to_its_log_and_exits_with_the_signals_status(tmp_path,
+                                                                                                   monkeypatch):
+    monkeypatch.setattr(sys, "stderr", ClosedTerminal())
+    log = tmp_path / "job.log"
+    with pytest.raises(SystemExit) as stopped, logged_step(str(log)):
+        raise TrainingInterrupted("stopped by SIGHUP after update 69 (epoch 35)", signal.SIGHUP)
+    assert stopped.value.code == 128 + signal.SIGHUP
+    assert "TrainingInterrupted: stopped by SIGHUP after update 69 (epoch 35)" in log.read_text()
+
+
 def test_killed_between_epochs_resumes_from_the_last_one_saved(tmp_path):
     uninterrupted = train_lstm()
     path = tmp_path / "resume.pt"
@@ -222,14 +264,20 @@ train_lab_runs("lstm", [run], 1, {"tracking_uri": sys.argv[2], "artifact_root": 
 
 def lab_job(folder, tracking_store, max_updates: int) -> subprocess.Popen:
     folder.mkdir(exist_ok=True)
-    # SIGINT as a job in a terminal has it, even where the tests run in the background (which ignores it)
+    # SIGINT and SIGHUP as a job in a terminal has them, even where the tests run in the background or under nohup
+    # (which ignore them)
     return subprocess.Popen([sys.executable, "-c", LAB_JOB, str(folder), *tracking_store, str(max_updates)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=as_in_a_terminal)
+
+
+def as_in_a_terminal() -> None:
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_a_signal_saves_at_once_and_the_rerun_continues_the_same_mlflow_run(tmp_path, tracking_store, signum):
     generate_data("adding", 30, 0, {"train": 600, "val": 100, "test": 100}, tmp_path / "data.npz")
     assert lab_job(tmp_path / "whole", tracking_store, 400).wait(timeout=300) == 0

@@ -1,5 +1,6 @@
 """Resumable training: the training loop's whole state in one file beside a run's outputs, written atomically
-after every round, and the request (from SIGTERM or Ctrl-C) that stops the loop between two updates to save it."""
+after every round, and the request (from SIGTERM, Ctrl-C or a closed terminal) that stops the loop between two
+updates to save it."""
 
 from __future__ import annotations
 
@@ -31,21 +32,36 @@ class TrainingInterrupted(Exception):
         self.exit_status = 128 + signum  # the job's, as for any job a signal stopped
 
 
+# why a job gets each signal it stops at
+SIGNAL_CAUSES = {
+    signal.SIGTERM: "a time limit, preemption, or Snakemake or you stopping the job",
+    signal.SIGINT: "Ctrl-C",
+    signal.SIGHUP: "its terminal closed",
+}
+
+
+def stop_signals() -> list[signal.Signals]:
+    """The signals a job stops at, saving first where it trains; Ctrl-C's and a closed terminal's not where the job
+    was started ignoring them (`nohup`, `cmd &` in a script), which it goes on ignoring."""
+    return [signal.SIGTERM, *(signum for signum in (signal.SIGINT, signal.SIGHUP)
+                              if signal.getsignal(signum) != signal.SIG_IGN)]
+
+
 class StoppedBySignal(SystemExit):
     """A job ended by a signal outside the training loop; it exits with status 128 + the signal's number."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(128 + signum)
         self.signal_name = signal.Signals(signum).name
+        self.cause = SIGNAL_CAUSES.get(signum, "a signal")
 
     def __str__(self) -> str:
-        return (f"stopped by {self.signal_name} (a time limit, preemption, or Snakemake or you stopping the job); "
-                "what it had finished is kept: rerun to go on")
+        return f"stopped by {self.signal_name} ({self.cause}); what it had finished is kept: rerun to go on"
 
 
 class StopRequest:
-    """Set by SIGTERM or Ctrl-C (SIGINT) while the loop trains (checked after every update); outside the loop, or at
-    a second Ctrl-C, the signal stops the job at once."""
+    """Set by a stop signal (SIGTERM, Ctrl-C's SIGINT, a closed terminal's SIGHUP) while the loop trains (checked
+    after every update); outside the loop, or at a second Ctrl-C, the signal stops the job at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -68,11 +84,10 @@ class StopRequest:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
-    """A StopRequest that SIGTERM (a time limit, preemption, Snakemake stopping a job) or Ctrl-C sets while the
-    block runs. SIGINT stays ignored where the job was started so (`nohup`, `cmd &` in a script)."""
+    """A StopRequest that the stop signals (SIGTERM: a time limit, preemption, Snakemake stopping a job; Ctrl-C; a
+    closed terminal) set while the block runs."""
     request = StopRequest()
-    signums = [signal.SIGTERM] + ([signal.SIGINT] if signal.getsignal(signal.SIGINT) != signal.SIG_IGN else [])
-    previous = {signum: signal.signal(signum, request.handle) for signum in signums}
+    previous = {signum: signal.signal(signum, request.handle) for signum in stop_signals()}
     try:
         yield request
     finally:

@@ -25,7 +25,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted
+from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted, stop_signals
 from seqsuite.files import DiskFullError, is_disk_full
 from seqsuite.server import http_retry_settings, wait_for_server
 
@@ -246,8 +246,9 @@ def training_run(
     else:
         retire_earlier_runs(exp_id, run_name, tags)
         run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags, log_system_metrics=True)
-    # a job stopped by Snakemake or SLURM (SIGTERM) unwinds through here, so its run ends KILLED
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # a job stopped by Snakemake or SLURM (SIGTERM), or whose terminal closed, unwinds through here, so its run ends
+    # KILLED; Ctrl-C raises KeyboardInterrupt here already
+    previous = {signum: signal.signal(signum, _exit_on_signal) for signum in stop_signals() if signum != signal.SIGINT}
     try:
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
         yield RunLogger(run.info.run_id, exp_id)
@@ -258,7 +259,8 @@ def training_run(
         _end_run_after_error("FAILED")
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     _retry(mlflow.end_run, status="FINISHED")
 
 
@@ -306,5 +308,5 @@ def _end_run_after_error(status: str) -> None:
         log.warning("could not mark the MLflow run %s (%s); the error that stopped the job follows", status, error)
 
 
-def _exit_on_sigterm(signum: int, frame: Any) -> None:
+def _exit_on_signal(signum: int, frame: Any) -> None:
     raise StoppedBySignal(signum)

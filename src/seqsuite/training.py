@@ -144,9 +144,9 @@ def fit(model: nn.Module, train: Batches, validate: Callable[[nn.Module], dict[s
     """Train until the policy stops; each round ends with a record of its mean training loss (and accuracy, for
     classes) and the validation metrics that validate returns, passed to on_record.
 
-    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (SIGTERM,
-    Ctrl-C), after the update under way, which then raises TrainingInterrupted (as does a request that came after
-    the last update); a saved state is resumed from.
+    With a checkpoint, the loop's state is saved after every round and, when its stop request is set (a stop
+    signal: SIGTERM, Ctrl-C, SIGHUP), after the update under way, which then raises TrainingInterrupted (as does a
+    request that came after the last update); a saved state is resumed from.
     """
     if train.device.type != device.type:
         raise ValueError(f"the training data are on {train.device} but the model is to train on {device}: make "

@@ -25,8 +25,10 @@ def logged_step(log_path: str) -> Iterator[None]:
     try:
         yield
     except BaseException as error:
-        # the console line first: on a full disk the log (often on the same disk) may not take the traceback
-        print(f"seqsuite: {console_message(error)}\n(full traceback in {log_path})", file=console)
+        # the console line first: on a full disk the log (often on the same disk) may not take the traceback; a
+        # closed terminal (SIGHUP) takes no line at all
+        with contextlib.suppress(OSError):
+            print(f"seqsuite: {console_message(error)}\n(full traceback in {log_path})", file=console)
         with contextlib.suppress(OSError):
             traceback.print_exc(file=handle)
         # the traceback is in the log; the console keeps the line above (and the copy's path stays out of it)

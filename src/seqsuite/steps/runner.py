@@ -146,9 +146,9 @@ def execute(plan: RunPlan, outputs: dict[str, str], settings: dict[str, Any], ru
     tables. Returns the run's resume.pt, which then holds a copy of the outputs (and `inputs`, execute_runs's
     stamp) until the caller removes it.
 
-    The training state is saved beside the outputs (resume.pt) after every round, and at once on SIGTERM or
-    Ctrl-C; a job that finds one from the same settings resumes it and continues its MLflow run, or restores the
-    outputs of a run that had finished.
+    The training state is saved beside the outputs (resume.pt) after every round, and at once on a stop
+    signal (SIGTERM, Ctrl-C, SIGHUP); a job that finds one from the same settings resumes it and continues its MLflow
+    run, or restores the outputs of a run that had finished.
     """
     checkpoint = resume_checkpoint(plan, outputs)
     if checkpoint.restore_outputs(outputs, inputs):
