@@ -3,6 +3,7 @@ checkpoint ends exactly as the uninterrupted run, on the CPU; a checkpoint of ot
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -124,50 +125,50 @@ def test_a_signal_during_the_last_rounds_validation_stops_the_job_and_the_rerun_
     assert resumed_records == []  # nothing left to train
 
 
-def test_ctrl_c_outside_training_or_a_second_one_stops_at_once_and_an_ignored_one_stays_ignored():
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+def unhandled(signum, frame):
+    pytest.fail(f"{signal.Signals(signum).name} reached the handler the job started with (by default: killed)")
+
+
+@contextlib.contextmanager
+def started_with(signum, handler):
+    """The signal's handler as the job got it from its parent, and the test's own back afterwards."""
+    previous = signal.signal(signum, handler)
     try:
-        with stop_on_signals() as request:
-            with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
-                signal.raise_signal(signal.SIGINT)  # not training: nothing to save first
-            request.training = True
-            signal.raise_signal(signal.SIGINT)
-            assert request.signal_name == "SIGINT"
-            with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
-                signal.raise_signal(signal.SIGINT)  # a user who does not want to wait for the update
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # `nohup` or `cmd &` in a script
-        with stop_on_signals() as request:
-            request.training = True
-            signal.raise_signal(signal.SIGINT)
-            assert not request.requested
-        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
 
 
-def test_a_closed_terminal_stops_a_job_as_ctrl_c_does_and_one_started_with_nohup_goes_on():
-    def unhandled(signum, frame):
-        pytest.fail("SIGHUP reached the handler the job started with (by default, it would have killed the job)")
-
-    previous = signal.signal(signal.SIGHUP, unhandled)
-    try:
+@pytest.mark.parametrize(("signum", "cause"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGHUP, "its terminal closed")],
+                         ids=["SIGINT", "SIGHUP"])
+def test_ctrl_c_or_a_closed_terminal_stops_at_once_outside_training_and_after_the_update_inside(signum, cause):
+    with started_with(signum, unhandled):
         with stop_on_signals() as request:
-            with pytest.raises(StoppedBySignal, match=r"stopped by SIGHUP \(its terminal closed\); what it had "
-                                                      "finished is kept: rerun to go on"):
-                signal.raise_signal(signal.SIGHUP)  # not training: nothing to save first
+            with pytest.raises(StoppedBySignal, match=rf"stopped by {signum.name} \({cause}\); what it had finished "
+                                                      "is kept: rerun to go on"):
+                signal.raise_signal(signum)  # not training: nothing to save first
             request.training = True
-            signal.raise_signal(signal.SIGHUP)
-            assert request.signal_name == "SIGHUP"
-        assert signal.getsignal(signal.SIGHUP) is unhandled
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # `nohup snakemake ...`
+            signal.raise_signal(signum)
+            assert request.signal_name == signum.name
+        assert signal.getsignal(signum) is unhandled
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    with started_with(signal.SIGINT, unhandled), stop_on_signals() as request:
+        request.training = True
+        signal.raise_signal(signal.SIGINT)
+        with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
+            signal.raise_signal(signal.SIGINT)  # a user who does not want to wait for the update
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=["SIGINT", "SIGHUP"])
+def test_a_job_started_ignoring_ctrl_c_or_a_closed_terminal_goes_on_ignoring_it(signum):
+    with started_with(signum, signal.SIG_IGN):  # `nohup snakemake ...`, or `cmd &` in a script
         with stop_on_signals() as request:
             request.training = True
-            signal.raise_signal(signal.SIGHUP)
+            signal.raise_signal(signum)
             assert not request.requested
-        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGHUP, previous)
+        assert signal.getsignal(signum) == signal.SIG_IGN
 
 
 class ClosedTerminal(io.TextIOBase):
