@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,15 @@ def test_opt_in_datasets_and_own_text_folders_can_be_selected(tmp_path):
     assert result.returncode == 0, result.stderr
     for dataset in ("sst2", "speech_commands", "imdb", "notes"):
         assert f"results/models/lstm/{dataset}/seed0/metrics.json" in result.stdout
+
+
+def test_speaker_folds_alone_plan_one_download_of_fsdd_that_each_folds_features_read(tmp_path):
+    result = dry_run(tmp_path, "datasets=[fsdd_speaker_george,fsdd_speaker_theo]", "models=[mlp]", "seeds=[0]")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^download_dataset +1$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^extract_features +2$", result.stdout, re.MULTILINE)
+    assert "output: resources/datasets/fsdd, resources/datasets/fsdd.json" in result.stdout
+    assert "resources/datasets/fsdd_speaker" not in result.stdout
 
 
 def test_command_line_lists_override_the_defaults(tmp_path):

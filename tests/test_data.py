@@ -23,7 +23,6 @@ def test_registry_declares_every_dataset_with_its_source():
     assert {s.kind for s in REGISTRY.values()} == {"speech", "text"}
 
 
-
 def test_datasets_holding_the_same_files_share_one_download(tmp_path):
     names = ["mr", "fsdd_speaker_theo", "fsdd", "fsdd_speaker_george"]
     assert download_names(REGISTRY, names) == {"mr": "mr", "fsdd_speaker_theo": "fsdd", "fsdd": "fsdd",
@@ -36,6 +35,12 @@ def test_datasets_holding_the_same_files_share_one_download(tmp_path):
              for name, folder, fraction in [("a1", "a", 0.1), ("a2", "a", 0.2), ("b1", "b", 0.1)]}
     custom = load_registry(REPO / "config" / "datasets.yaml", folds)
     assert download_names(custom, ["a2", "b1", "a1"]) == {"a2": "a1", "b1": "b1", "a1": "a1"}
+    # without mirror_dir, each reads the mirror's folder of its own name: not the same files there
+    unnamed = {name: spec_from_dict(name, {"kind": "text", "format": "text_lines", "url": "https://example.org/a.zip",
+                                           "read": {"files": {"pos": "p.txt", "neg": "n.txt"}},
+                                           "split": {"method": "fraction", "test_fraction": 0.1}})
+               for name in ("first", "second")}
+    assert download_names(unnamed, ["first", "second"]) == {"first": "first", "second": "second"}
 
 def test_unknown_dataset_names_it_and_lists_the_known_ones():
     known = "fsdd, fsdd_speaker_george, .*, imdb, mr, speech_commands, sst2"

@@ -57,7 +57,6 @@ def test_read_wav_names_an_unreadable_file(tmp_path):
         read_wav(empty)
 
 
-
 def test_read_wav_names_a_file_cut_short(tmp_path):
     whole = tmp_path / "whole.wav"
     # a float WAV has fact and PEAK chunks before its data: the check walks past them
@@ -72,14 +71,18 @@ def test_read_wav_names_a_file_cut_short(tmp_path):
         read_wav(cut)
 
 
-def test_read_wav_accepts_a_data_size_left_open(tmp_path):
+@pytest.mark.parametrize("declared", [0xFFFFFFFF, 0x7FFFF000, 0x7FFFFF00, 1600 + 8],
+                         ids=["left open", "SoX to a pipe", "arecord to a pipe", "overstated by 8 bytes"])
+def test_read_wav_accepts_a_data_size_left_open_or_overstated_by_a_few_bytes(tmp_path, declared):
     path = tmp_path / "streamed.wav"
     soundfile.write(path, np.linspace(-0.5, 0.5, 800, dtype=np.float32), 8000, subtype="PCM_16")
     data = bytearray(path.read_bytes())
     size_at = data.index(b"data") + 4
-    data[size_at:size_at + 4] = b"\xff\xff\xff\xff"
+    assert int.from_bytes(data[size_at:size_at + 4], "little") == 1600
+    data[size_at:size_at + 4] = declared.to_bytes(4, "little")
     path.write_bytes(bytes(data))
     assert read_wav(path)[0].shape == (800,)
+
 
 def test_stereo_is_mixed_down_to_mono(tmp_path):
     path = tmp_path / "stereo.wav"

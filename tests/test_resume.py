@@ -163,7 +163,7 @@ def test_a_second_ctrl_c_stops_at_once():
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=["SIGINT", "SIGHUP"])
 def test_a_job_started_ignoring_ctrl_c_or_a_closed_terminal_goes_on_ignoring_it(signum):
-    with started_with(signum, signal.SIG_IGN):  # `nohup snakemake ...`, or `cmd &` in a script
+    with started_with(signum, signal.SIG_IGN):  # `cmd &` in a script ignores SIGINT, `nohup snakemake ...` SIGHUP
         with stop_on_signals() as request:
             request.training = True
             signal.raise_signal(signum)

@@ -18,6 +18,7 @@ from conftest import REPO, fill, run_outside_checkout, small_disk
 from mlflow.entities import LoggedModelStatus
 
 from seqsuite import server, tracking
+from seqsuite.checkpoint import StoppedBySignal
 from seqsuite.files import DiskFullError
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
@@ -105,6 +106,30 @@ def test_failing_block_ends_its_run_as_failed(tracking_store):
         with tracking.training_run(*tracking_store, experiment, "rnn-seed1", {}, {}) as logger:
             raise FloatingPointError("nan")
     assert client(tracking_store).get_run(logger.run_id).info.status == "FAILED"
+
+
+def test_a_terminals_second_hangup_while_the_run_is_marked_killed_does_not_leave_it_running(tracking_store,
+                                                                                            monkeypatch):
+    mark = tracking._end_run_after_error
+
+    def hangup_again(status):
+        signal.raise_signal(signal.SIGHUP)  # the shell's hangup after the kernel's
+        mark(status)
+
+    def unhandled(signum, frame):
+        pytest.fail("SIGHUP reached the handler the job started with")
+
+    monkeypatch.setattr(tracking, "_end_run_after_error", hangup_again)
+    previous = signal.signal(signal.SIGHUP, unhandled)  # as in a terminal, where the tests may run under nohup
+    try:
+        with pytest.raises(StoppedBySignal, match="stopped by SIGHUP"):
+            with tracking.training_run(*tracking_store, f"hangup-{uuid.uuid4().hex[:6]}", "lstm-seed0", {},
+                                       {}) as logger:
+                signal.raise_signal(signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) is unhandled
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert client(tracking_store).get_run(logger.run_id).info.status == "KILLED"
 
 
 KILLED_JOB = """

@@ -42,7 +42,7 @@ SIGNAL_CAUSES = {
 
 def stop_signals() -> list[signal.Signals]:
     """The signals a job stops at, saving first where it trains; Ctrl-C's and a closed terminal's not where the job
-    was started ignoring them (`nohup`, `cmd &` in a script), which it goes on ignoring."""
+    was started ignoring them (`cmd &` in a script ignores SIGINT, `nohup` SIGHUP), which it goes on ignoring."""
     return [signal.SIGTERM, *(signum for signum in (signal.SIGINT, signal.SIGHUP)
                               if signal.getsignal(signum) != signal.SIG_IGN)]
 

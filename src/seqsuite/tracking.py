@@ -253,6 +253,8 @@ def training_run(
         _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
         yield RunLogger(run.info.run_id, exp_id)
     except (TrainingInterrupted, SystemExit, KeyboardInterrupt):
+        for signum in previous:  # a terminal's hangup comes twice (kernel, then shell): the second must not cut this
+            signal.signal(signum, signal.SIG_IGN)
         _end_run_after_error("KILLED")
         raise
     except BaseException:

@@ -76,7 +76,7 @@ DOWNLOADS = download_names(REGISTRY, list(DATASETS))  # dataset -> the registry 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
-    download="|".join(set(DOWNLOADS.values())),
+    download="|".join(sorted(set(DOWNLOADS.values()))),
     seed=r"\d+",
     task="|".join(TASKS),
     model="|".join(CHOICES),

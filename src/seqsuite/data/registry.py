@@ -164,4 +164,6 @@ def download_names(registry: dict[str, DatasetSpec], names: list[str]) -> dict[s
 
 
 def _download_key(spec: DatasetSpec) -> tuple[Any, ...]:
-    return tuple(getattr(spec, name) for name in DOWNLOAD_FIELDS)
+    # a downloaded entry without mirror_dir reads the mirror's folder of its own name
+    mirror_folder = None if spec.path else spec.mirror_dir or spec.name
+    return (*(getattr(spec, name) for name in DOWNLOAD_FIELDS), mirror_folder)

@@ -53,13 +53,15 @@ def checked_samples(samples: np.ndarray, source: str, fix: str = _FIX) -> np.nda
 _RIFF_HEADER = struct.Struct("<4sI4s")
 _CHUNK_HEADER = struct.Struct("<4sI")
 _HEADER_BYTES = 1 << 16
-_OPEN_SIZES = (0, 0xFFFFFFFF)  # what streaming writers put in a size they cannot know yet
+# what streaming writers put in a size they cannot know yet: 0, or 2^31 or 2^32 less a block (SoX, arecord to a pipe)
+_OPEN_SIZE_FROM = 0x7FFF0000
+_SLACK_BYTES = 64  # some writers overstate the data size by a few bytes; a copy cut short lacks far more
 
 
 def wav_data_bytes(head: bytes, file_size: int) -> tuple[int, int] | None:
     """For a RIFF WAVE file's first bytes and its size in bytes: the bytes of audio its data chunk declares and the
     bytes that follow that chunk's header in the file. None when the bytes are not RIFF WAVE, hold no data chunk's
-    header, or the chunk's size is left open."""
+    header, or the chunk's size is left open (0, or a placeholder from 0x7FFF0000 up)."""
     if len(head) < _RIFF_HEADER.size:
         return None
     riff, _, wave = _RIFF_HEADER.unpack_from(head)
@@ -70,7 +72,7 @@ def wav_data_bytes(head: bytes, file_size: int) -> tuple[int, int] | None:
         chunk_id, size = _CHUNK_HEADER.unpack_from(head, offset)
         offset += _CHUNK_HEADER.size
         if chunk_id == b"data":
-            return None if size in _OPEN_SIZES else (size, file_size - offset)
+            return None if size == 0 or size >= _OPEN_SIZE_FROM else (size, file_size - offset)
         offset += size + size % 2  # a chunk is padded to an even size
     return None
 
@@ -79,7 +81,7 @@ def _check_complete(path: Path) -> None:
     """A WAV file cut short (an interrupted copy or download) raises AudioError: libsndfile reads what is there."""
     with path.open("rb") as file:
         sizes = wav_data_bytes(file.read(_HEADER_BYTES), path.stat().st_size)
-    if sizes is not None and sizes[0] > sizes[1]:
+    if sizes is not None and sizes[0] > sizes[1] + _SLACK_BYTES:
         raise AudioError(f"audio file {path} is cut short: its header declares {sizes[0]:,} bytes of audio and it "
                          f"holds {max(sizes[1], 0):,} (an interrupted copy or download?). {_FIX}")
 
