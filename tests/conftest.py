@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -270,3 +271,9 @@ def _healthy(base: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def unhandled(signum, frame):
+    """A signal's handler as a job in a terminal gets it (not ignored), failing the test where it is reached: by
+    default the signal would have killed the test's process."""
+    pytest.fail(f"{signal.Signals(signum).name} reached the handler the job started with (by default: killed)")

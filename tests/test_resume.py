@@ -3,7 +3,6 @@ checkpoint ends exactly as the uninterrupted run, on the CPU; a checkpoint of ot
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import json
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO, SNAKEMAKE, small_disk, snakemake, tiny_config, tiny_registry
+from conftest import REPO, SNAKEMAKE, small_disk, snakemake, tiny_config, tiny_registry, unhandled
 from mlflow.entities import ViewType
 from scipy import sparse
 from test_training import fit_sum, order_task, validation
@@ -30,6 +29,7 @@ from seqsuite.checkpoint import (
     StoppedBySignal,
     TrainingInterrupted,
     fingerprint,
+    handling,
     input_stamp,
     stop_on_signals,
 )
@@ -125,24 +125,10 @@ def test_a_signal_during_the_last_rounds_validation_stops_the_job_and_the_rerun_
     assert resumed_records == []  # nothing left to train
 
 
-def unhandled(signum, frame):
-    pytest.fail(f"{signal.Signals(signum).name} reached the handler the job started with (by default: killed)")
-
-
-@contextlib.contextmanager
-def started_with(signum, handler):
-    """The signal's handler as the job got it from its parent, and the test's own back afterwards."""
-    previous = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signum, previous)
-
-
 @pytest.mark.parametrize(("signum", "cause"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGHUP, "its terminal closed")],
                          ids=["SIGINT", "SIGHUP"])
 def test_ctrl_c_or_a_closed_terminal_stops_at_once_outside_training_and_after_the_update_inside(signum, cause):
-    with started_with(signum, unhandled):
+    with handling([signum], unhandled):  # as the job got it from its parent
         with stop_on_signals() as request:
             with pytest.raises(StoppedBySignal, match=rf"stopped by {signum.name} \({cause}\); what it had finished "
                                                       "is kept: rerun to go on"):
@@ -154,7 +140,7 @@ def test_ctrl_c_or_a_closed_terminal_stops_at_once_outside_training_and_after_th
 
 
 def test_a_second_ctrl_c_stops_at_once():
-    with started_with(signal.SIGINT, unhandled), stop_on_signals() as request:
+    with handling([signal.SIGINT], unhandled), stop_on_signals() as request:
         request.training = True
         signal.raise_signal(signal.SIGINT)
         with pytest.raises(StoppedBySignal, match="stopped by SIGINT"):
@@ -163,7 +149,7 @@ def test_a_second_ctrl_c_stops_at_once():
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=["SIGINT", "SIGHUP"])
 def test_a_job_started_ignoring_ctrl_c_or_a_closed_terminal_goes_on_ignoring_it(signum):
-    with started_with(signum, signal.SIG_IGN):  # `cmd &` in a script ignores SIGINT, `nohup snakemake ...` SIGHUP
+    with handling([signum], signal.SIG_IGN):  # `cmd &` in a script ignores SIGINT, `nohup snakemake ...` SIGHUP
         with stop_on_signals() as request:
             request.training = True
             signal.raise_signal(signum)

@@ -14,11 +14,11 @@ import uuid
 import mlflow
 import numpy as np
 import pytest
-from conftest import REPO, fill, run_outside_checkout, small_disk
+from conftest import REPO, fill, run_outside_checkout, small_disk, unhandled
 from mlflow.entities import LoggedModelStatus
 
 from seqsuite import server, tracking
-from seqsuite.checkpoint import StoppedBySignal
+from seqsuite.checkpoint import StoppedBySignal, handling
 from seqsuite.files import DiskFullError
 from seqsuite.models.build import ArchitectureConfig, InputSpec, build_model
 
@@ -116,19 +116,13 @@ def test_a_terminals_second_hangup_while_the_run_is_marked_killed_does_not_leave
         signal.raise_signal(signal.SIGHUP)  # the shell's hangup after the kernel's
         mark(status)
 
-    def unhandled(signum, frame):
-        pytest.fail("SIGHUP reached the handler the job started with")
-
     monkeypatch.setattr(tracking, "_end_run_after_error", hangup_again)
-    previous = signal.signal(signal.SIGHUP, unhandled)  # as in a terminal, where the tests may run under nohup
-    try:
+    with handling([signal.SIGHUP], unhandled):  # as in a terminal, where the tests may run under nohup
         with pytest.raises(StoppedBySignal, match="stopped by SIGHUP"):
             with tracking.training_run(*tracking_store, f"hangup-{uuid.uuid4().hex[:6]}", "lstm-seed0", {},
                                        {}) as logger:
                 signal.raise_signal(signal.SIGHUP)
         assert signal.getsignal(signal.SIGHUP) is unhandled
-    finally:
-        signal.signal(signal.SIGHUP, previous)
     assert client(tracking_store).get_run(logger.run_id).info.status == "KILLED"
 
 

@@ -83,16 +83,23 @@ class StopRequest:
 
 
 @contextlib.contextmanager
+def handling(signums: Iterable[int], handler: Any) -> Iterator[list[int]]:
+    """The handler (a function, or signal.SIG_IGN) for the signals while the block runs, their own again after."""
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield list(previous)
+    finally:
+        for signum, earlier in previous.items():
+            signal.signal(signum, earlier)
+
+
+@contextlib.contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
     """A StopRequest that the stop signals (SIGTERM: a time limit, preemption, Snakemake stopping a job; Ctrl-C; a
     closed terminal) set while the block runs."""
     request = StopRequest()
-    previous = {signum: signal.signal(signum, request.handle) for signum in stop_signals()}
-    try:
+    with handling(stop_signals(), request.handle):
         yield request
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def input_stamp(paths: Iterable[str | Path], commit: str | None) -> str:

@@ -25,7 +25,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted, stop_signals
+from seqsuite.checkpoint import StoppedBySignal, TrainingInterrupted, handling, stop_signals
 from seqsuite.files import DiskFullError, is_disk_full
 from seqsuite.server import http_retry_settings, wait_for_server
 
@@ -248,21 +248,18 @@ def training_run(
         run = _retry(mlflow.start_run, experiment_id=exp_id, run_name=run_name, tags=tags, log_system_metrics=True)
     # a job stopped by Snakemake or SLURM (SIGTERM), or whose terminal closed, unwinds through here, so its run ends
     # KILLED; Ctrl-C raises KeyboardInterrupt here already
-    previous = {signum: signal.signal(signum, _exit_on_signal) for signum in stop_signals() if signum != signal.SIGINT}
-    try:
-        _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
-        yield RunLogger(run.info.run_id, exp_id)
-    except (TrainingInterrupted, SystemExit, KeyboardInterrupt):
-        for signum in previous:  # a terminal's hangup comes twice (kernel, then shell): the second must not cut this
-            signal.signal(signum, signal.SIG_IGN)
-        _end_run_after_error("KILLED")
-        raise
-    except BaseException:
-        _end_run_after_error("FAILED")
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with handling([signum for signum in stop_signals() if signum != signal.SIGINT], _exit_on_signal) as signums:
+        try:
+            _retry(mlflow.log_params, {k: str(v) for k, v in params.items()})
+            yield RunLogger(run.info.run_id, exp_id)
+        except (TrainingInterrupted, SystemExit, KeyboardInterrupt):
+            # a terminal's hangup comes twice (kernel, then shell): the second must not cut the marking short
+            with handling(signums, signal.SIG_IGN):
+                _end_run_after_error("KILLED")
+            raise
+        except BaseException:
+            _end_run_after_error("FAILED")
+            raise
     _retry(mlflow.end_run, status="FINISHED")
 
 
